@@ -1,0 +1,161 @@
+"""`neogenesis-bot`: the bot's command line.
+
+    neogenesis-bot chat [--region AU|US]          the bot in this terminal
+    neogenesis-bot ask "text" [--region] [--channel] [--json]
+    neogenesis-bot ask --jsonl < messages.jsonl   one JSON reply per JSON line
+    neogenesis-bot eval FILE... [--sweep] [--misses]
+    neogenesis-bot validate                       check the catalogue
+
+Expected problems (a broken catalogue, a bad setting) print one clear message and exit 1;
+anything unexpected is logged and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Sequence
+
+from bot.core import SupportBot
+from bot.loading import CatalogueError
+from bot.records import Message
+from bot.settings import Settings, SettingsError
+
+log = logging.getLogger("neogenesis-bot")
+
+
+class UsageError(Exception):
+    """A problem the person running the command can fix; printed without a traceback."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        logging.basicConfig(level=settings.get("BOT_LOG_LEVEL") or "INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return args.run(args, settings)
+    except (SettingsError, UsageError) as error:
+        print(f"neogenesis-bot: {error}", file=sys.stderr)
+        return 1
+    except CatalogueError as error:
+        print("neogenesis-bot: the intent catalogue has problems:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        log.exception("unexpected error")
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neogenesis-bot", description="The NeoGenesis support bot.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal")
+    chat.add_argument("--region", type=str.upper, choices=("AU", "US"), help="default: BOT_DEFAULT_REGION")
+    chat.set_defaults(run=run_chat)
+
+    ask = commands.add_parser("ask", help="ask one question, or one per line with --jsonl")
+    ask.add_argument("text", nargs="?", help="the question")
+    ask.add_argument("--region", type=str.upper, choices=("AU", "US"))
+    ask.add_argument("--channel", choices=("slack", "telegram", "cli"), default="cli")
+    ask.add_argument("--json", action="store_true", help="print the reply as JSON")
+    ask.add_argument("--jsonl", action="store_true", help="read JSON lines (text, region, channel) from stdin")
+    ask.set_defaults(run=run_ask)
+
+    evaluate = commands.add_parser("eval", help="score the bot on labelled eval files")
+    evaluate.add_argument("files", nargs="+")
+    evaluate.add_argument("--sweep", action="store_true", help="try threshold combinations, best first")
+    evaluate.add_argument("--misses", action="store_true", help="also list clarify and missed cases")
+    evaluate.set_defaults(run=run_eval)
+
+    validate = commands.add_parser("validate", help="check the intent catalogue")
+    validate.set_defaults(run=run_validate)
+    return parser
+
+
+def load_bot(settings: Settings) -> SupportBot:
+    return SupportBot.load(settings.intents_dir, settings.default_region)
+
+
+def run_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """Chat in the terminal."""
+    from bot.terminal import run_chat as chat
+
+    return chat(load_bot(settings), args.region or settings.default_region)
+
+
+def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Answer one question, or every JSON line of stdin."""
+    bot = load_bot(settings)
+    if args.jsonl:
+        for number, line in enumerate(sys.stdin, start=1):
+            if line.strip():
+                print(json.dumps(_answer_line(bot, line, number), ensure_ascii=False), flush=True)
+        return 0
+    if args.text is None:
+        raise UsageError('ask needs a question: neogenesis-bot ask "how long does recovery last"')
+    reply = bot.reply(Message(args.text, user_id="cli", channel=args.channel, region=args.region))
+    print(json.dumps(reply.as_dict(), ensure_ascii=False, indent=2) if args.json else reply.text)
+    return 0
+
+
+def _answer_line(bot: SupportBot, line: str, number: int) -> dict:
+    try:
+        request = json.loads(line)
+        if not isinstance(request, dict) or not isinstance(request.get("text"), str):
+            raise ValueError("expected an object with a `text` string")
+    except ValueError as error:
+        log.warning("line %d of the input is not a JSON request: %s", number, error)
+        return {"error": f"line {number}: {error}"}
+    message = Message(request["text"], user_id="cli", channel=str(request.get("channel") or "cli"), region=request.get("region"))
+    return bot.reply(message).as_dict()
+
+
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """Score eval files; with --sweep, compare threshold settings."""
+    from bot import evaluation
+
+    bot = load_bot(settings)
+    for path in args.files:
+        try:
+            cases = evaluation.load_cases(path)
+        except (OSError, ValueError) as error:
+            raise UsageError(str(error)) from error
+        scores = evaluation.evaluate(bot, cases)
+        print(evaluation.report(scores, path))
+        if args.misses and (misses := evaluation.report_misses(scores)):
+            print(misses)
+        if args.sweep:
+            print(f"threshold sweep on {path} (current: {bot.thresholds}):")
+            for thresholds, swept in evaluation.sweep(bot, cases)[:10]:
+                print(
+                    f"  answer {thresholds.answer:.2f} margin {thresholds.margin:.2f} clarify {thresholds.clarify:.2f} "
+                    f"safety {thresholds.safety:.2f}: right {swept.share('right'):.1%} wrong {swept.share('wrong'):.1%} "
+                    f"clarify {swept.share('clarify'):.1%}"
+                )
+        print()
+    return 0
+
+
+def run_validate(args: argparse.Namespace, settings: Settings) -> int:
+    """Check the catalogue; exit 1 on errors (warnings alone pass)."""
+    from bot.validation import validate
+
+    findings = validate(settings.intents_dir)
+    for finding in findings:
+        print(f"{finding.severity}: {finding.text}")
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = len(findings) - errors
+    print(f"{errors} error(s), {warnings} warning(s)")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

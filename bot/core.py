@@ -1,0 +1,94 @@
+"""The support bot: a `Message` in, a `Reply` out. Platform adapters and the CLI hold one of these."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from pathlib import Path
+
+from bot.catalogue import Catalogue
+from bot.loading import load_catalogue
+from bot.matcher import Matcher, Ranking, Tuning
+from bot.policy import Decision, Thresholds, decide
+from bot.records import Message, Reply
+from bot.replies import ReplyWriter
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 2000  # longer is a paste, not a question; Telegram itself stops at 4,096
+
+
+class SupportBot:
+    """Answers one message at a time; keeps no conversation state, so any thread may call it."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        default_region: str = "US",
+        thresholds: Thresholds = Thresholds(),
+        tuning: Tuning = Tuning(),
+    ) -> None:
+        if default_region not in catalogue.regions:
+            raise ValueError(f"default region {default_region!r} is not one of {', '.join(catalogue.regions)}")
+        self.catalogue = catalogue
+        self.default_region = default_region
+        self.thresholds = thresholds
+        self.matcher = Matcher(catalogue, tuning)
+        self.writer = ReplyWriter(catalogue)
+
+    @classmethod
+    def load(cls, intents_dir: Path | str | None = None, default_region: str = "US") -> SupportBot:
+        """A bot on the catalogue in `intents_dir` (default: BOT_INTENTS_DIR or the shipped one)."""
+        return cls(load_catalogue(intents_dir), default_region)
+
+    def region_of(self, message: Message) -> str:
+        """The message's region if the catalogue knows it, else the default region."""
+        if message.region:
+            region = message.region.strip().upper()
+            if region in self.catalogue.regions:
+                return region
+            log.warning("unknown region %r from %s; using %s", message.region, message.channel, self.default_region)
+        return self.default_region
+
+    def reply(self, message: Message) -> Reply:
+        """The reply to one message. Never raises: odd input gets a friendly word instead."""
+        region = self.region_of(message)
+        text = message.text if isinstance(message.text, str) else ""
+        if not text.strip():
+            return self.writer.notice("empty", region)
+        if len(text) > MAX_MESSAGE_CHARS:
+            log.info("message of %d characters from %s refused as too long", len(text), message.channel)
+            return self.writer.notice("too_long", region)
+        try:
+            decision = self.decide(text)
+        except Exception:  # a bug must cost one reply, not the conversation
+            log.exception("matching failed for a message from %s", message.channel)
+            return self.writer.fallback(region)
+        if decision.kind == "fallback" and decision.intent is None and not _looks_like_text(text):
+            return self.writer.notice("no_text", region)
+        return self.writer.write(decision, region)
+
+    def decide(self, text: str) -> Decision:
+        """How the bot would handle `text`, before any wording."""
+        return decide(self.rank(text), self.catalogue, self.thresholds)
+
+    def rank(self, text: str) -> Ranking:
+        """The intents `text` could be, best first."""
+        return self.matcher.rank(text)
+
+    def answer(self, intent_id: str, region: str | None = None) -> Reply:
+        """The reply for an intent a user picked (a button, a numbered option)."""
+        region = self.region_of(Message("", region=region))
+        intent = self.catalogue.by_id.get(intent_id)
+        if intent is None:
+            log.warning("unknown intent %r picked", intent_id)
+            return self.writer.notice("unknown_option", region)
+        return self.writer.answer(intent, region)
+
+
+def _looks_like_text(text: str) -> bool:
+    """Whether text has words, and is not mostly emoji, symbols or binary junk."""
+    visible = [ch for ch in text if not ch.isspace()]
+    words = sum(unicodedata.category(ch)[0] in "LN" for ch in visible)
+    junk = sum(unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") or ch == "\ufffd" for ch in visible)
+    return words > 0 and junk * 10 <= len(visible)

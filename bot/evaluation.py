@@ -1,0 +1,166 @@
+"""Scoring the bot on labelled messages (the schema of the shared eval sets) and sweeping thresholds.
+
+A case is right when the reply is of the expected kind and carries its facts or hand-off address;
+wrong when the bot asserted something it should not (an answer without the facts, an answer or a
+hand-off where none belonged, a hand-off to the wrong address); clarify when it asked which question
+was meant; a miss otherwise (it said less than it could, but nothing false).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable
+
+from bot.core import SupportBot
+from bot.loading import read_yaml
+from bot.policy import Thresholds
+from bot.records import Message, Reply
+
+EXPECT_KINDS = ("answer", "escalate", "fallback", "social")
+VERDICTS = ("right", "wrong", "clarify", "miss")
+
+
+@dataclass(frozen=True)
+class Case:
+    text: str
+    expect: str
+    channel: str = "cli"
+    region: str | None = None
+    facts: tuple[str, ...] = ()
+    to: str | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    case: Case
+    reply: Reply
+    verdict: str
+    why: str = ""
+
+
+@dataclass
+class Scores:
+    """Counts of verdicts per expected kind, and the outcomes that were not right."""
+
+    counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome.case.expect][outcome.verdict] += 1
+        self.outcomes.append(outcome)
+
+    def total(self, verdict: str | None = None, expect: str | None = None) -> int:
+        kinds = [expect] if expect else list(self.counts)
+        return sum(self.counts[k][verdict] if verdict else sum(self.counts[k].values()) for k in kinds)
+
+    def share(self, verdict: str, expect: str | None = None) -> float:
+        cases = self.total(expect=expect)
+        return self.total(verdict, expect) / cases if cases else 0.0
+
+
+def load_cases(path: Path | str) -> list[Case]:
+    """The cases of one eval file; raises ValueError naming the case that is malformed."""
+    data = read_yaml(Path(path))
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a list of cases")
+    cases = []
+    for number, raw in enumerate(data, start=1):
+        if not isinstance(raw, dict) or not isinstance(raw.get("text"), str) or raw.get("expect") not in EXPECT_KINDS:
+            raise ValueError(f"{path}: case {number} needs `text` and `expect` ({', '.join(EXPECT_KINDS)})")
+        cases.append(
+            Case(
+                text=raw["text"],
+                expect=raw["expect"],
+                channel=raw.get("channel", "cli"),
+                region=raw.get("region"),
+                facts=tuple(str(f) for f in raw.get("facts", ())),
+                to=raw.get("to"),
+                source=f"{Path(path).name}:{number}",
+            )
+        )
+    return cases
+
+
+def judge(case: Case, reply: Reply) -> tuple[str, str]:
+    """The verdict on one reply, and why when it is not right."""
+    if reply.kind == "clarify":
+        return "clarify", ""
+    if reply.kind == "answer":
+        if case.expect != "answer":
+            return "wrong", f"answered ({reply.intent_id}) where {case.expect} was expected"
+        missing = [f for f in case.facts if f.casefold() not in reply.text.casefold()]
+        return ("wrong", f"answer {reply.intent_id} lacks {missing}") if missing else ("right", "")
+    if reply.kind == "escalate":
+        if case.expect == "escalate":
+            if case.to and reply.escalate_to != case.to:
+                return "wrong", f"handed off to {reply.escalate_to}, not {case.to}"
+            return "right", ""
+        if case.expect in ("fallback", "social"):
+            return "wrong", f"opened a hand-off ({reply.intent_id}) where {case.expect} was expected"
+        return "miss", f"handed off ({reply.intent_id}) instead of answering"
+    if reply.kind == case.expect:
+        return "right", ""
+    return "miss", f"{reply.kind} ({reply.intent_id}) where {case.expect} was expected"
+
+
+def evaluate(bot: SupportBot, cases: Iterable[Case]) -> Scores:
+    scores = Scores()
+    for case in cases:
+        reply = bot.reply(Message(case.text, channel=case.channel, region=case.region))
+        verdict, why = judge(case, reply)
+        scores.add(Outcome(case, reply, verdict, why))
+    return scores
+
+
+def report(scores: Scores, title: str) -> str:
+    """A table of verdicts per expected kind, then every wrong reply."""
+    lines = [f"{title}: {scores.total()} cases", f"{'expect':<10}{'total':>7}" + "".join(f"{v:>9}" for v in VERDICTS)]
+    for expect in [*EXPECT_KINDS, None]:
+        if expect and not scores.total(expect=expect):
+            continue
+        cells = "".join(f"{scores.total(v, expect):>9}" for v in VERDICTS)
+        lines.append(f"{expect or 'all':<10}{scores.total(expect=expect):>7}{cells}")
+    lines.append(
+        "right {:.1%}  wrong {:.1%}  clarify {:.1%}  miss {:.1%}".format(*(scores.share(v) for v in VERDICTS))
+    )
+    wrong = [o for o in scores.outcomes if o.verdict == "wrong"]
+    if wrong:
+        lines.append(f"wrong replies ({len(wrong)}):")
+        lines.extend(f"  {o.case.source} [{o.case.expect}] {o.case.text[:90]!r}: {o.why} (score {o.reply.score:.2f})" for o in wrong)
+    return "\n".join(lines)
+
+
+def report_misses(scores: Scores) -> str:
+    lines = [
+        f"  {o.case.source} [{o.case.expect}] {o.case.text[:90]!r}: {o.why or o.verdict} (best {o.reply.intent_id} {o.reply.score:.2f})"
+        for o in scores.outcomes
+        if o.verdict in ("miss", "clarify")
+    ]
+    return "\n".join(["not answered:", *lines]) if lines else ""
+
+
+def sweep(bot: SupportBot, cases: list[Case], grid: dict[str, Iterable[float]] | None = None) -> list[tuple[Thresholds, Scores]]:
+    """Scores for every combination of thresholds in `grid`, best (most right, then least wrong) first.
+
+    Rankings do not depend on thresholds, so each message is matched once.
+    """
+    grid = grid or {
+        "answer": (0.3, 0.35, 0.4, 0.45, 0.5),
+        "margin": (0.0, 0.02, 0.04, 0.08),
+        "clarify": (0.25, 0.3, 0.35),
+        "safety": (0.35, 0.4, 0.5),
+    }
+    rankings = {case.text: bot.rank(case.text) for case in cases}
+    results = []
+    for values in itertools.product(*grid.values()):
+        probe = copy.copy(bot)
+        probe.thresholds = replace(bot.thresholds, **dict(zip(grid, values)))
+        probe.rank = rankings.__getitem__  # type: ignore[method-assign]
+        results.append((probe.thresholds, evaluate(probe, cases)))
+    results.sort(key=lambda item: (-item[1].share("right") + 2 * item[1].share("wrong")))
+    return results

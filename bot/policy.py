@@ -1,0 +1,68 @@
+"""From a ranking to a decision: answer, ask which one was meant, hand off, or admit we can't help.
+
+The matcher says how well intents fit; this module decides how sure is sure enough. An answer needs
+a confident best intent and a clear margin over the runner-up; safety answers need more. Near
+misses become a "did you mean" choice that asserts nothing; anything weaker is an honest fallback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.catalogue import Catalogue, Intent
+from bot.matcher import Ranking
+
+SAFETY_CATEGORIES = frozenset({"safety"})
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Calibrated on the development sets with `neogenesis-bot eval --sweep`."""
+
+    answer: float = 0.35  # best score needed to answer or hand off
+    safety: float = 0.4  # ... to give a safety answer (pregnancy, oncology, contraindications)
+    margin: float = 0.04  # lead over the runner-up needed to answer rather than ask
+    clarify: float = 0.3  # best score needed to offer "did you mean" options at all
+    social: float = 0.3  # best score needed for small talk (a wrong "you're welcome" costs little)
+    option_window: float = 0.2  # options are within this of the best score
+    max_options: int = 3
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a message: `kind` and the intent(s) it concerns."""
+
+    kind: str  # answer | handoff | social | fallback | clarify
+    intent: Intent | None = None
+    score: float = 0.0
+    options: tuple[Intent, ...] = ()
+
+
+def decide(ranking: Ranking, catalogue: Catalogue, thresholds: Thresholds = Thresholds()) -> Decision:
+    """The decision for one ranked message."""
+    if ranking.triggered:  # "rash", "refund", "talk to a person": a person, whatever else matched
+        return Decision("handoff", catalogue.by_id[ranking.triggered], 1.0)
+    matches = ranking.matches
+    if not matches:
+        return Decision("fallback")
+    best = catalogue.by_id[matches[0].intent_id]
+    score = matches[0].score
+    lead = score - (matches[1].score if len(matches) > 1 else 0.0)
+
+    if best.kind == "social":
+        return Decision("social", best, score) if score >= thresholds.social else Decision("fallback", score=score)
+    if best.kind == "fallback":  # a topic we know we cannot answer: say so, with its note if sure
+        return Decision("fallback", best if score >= thresholds.clarify else None, score)
+
+    needed = thresholds.safety if best.category in SAFETY_CATEGORIES else thresholds.answer
+    if score >= needed and lead >= thresholds.margin:
+        return Decision("handoff" if best.kind == "handoff" else "answer", best, score)
+    if score < thresholds.clarify:
+        return Decision("fallback", score=score)
+    options = tuple(
+        catalogue.by_id[m.intent_id]
+        for m in matches
+        if m.score >= max(thresholds.clarify, score - thresholds.option_window)
+        and catalogue.by_id[m.intent_id].kind in ("answer", "handoff")
+    )[: thresholds.max_options]
+    return Decision("clarify", best, score, options)

@@ -1,0 +1,81 @@
+"""What the bot says: a decision and a region in, a `Reply` out. Every word comes from the catalogue."""
+
+from __future__ import annotations
+
+from bot.catalogue import Catalogue, Handoff, Intent
+from bot.policy import Decision
+from bot.records import Option, Reply
+
+
+class ReplyWriter:
+    """Writes replies from the catalogue's answers and messages for one region at a time."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+
+    def write(self, decision: Decision, region: str) -> Reply:
+        """The reply for `decision` in `region`."""
+        intent = decision.intent
+        if decision.kind == "clarify":
+            return self.clarify(decision.options, region, decision.score, intent.id if intent else None)
+        if decision.kind == "fallback":
+            return self.fallback(region, intent, decision.score)
+        if decision.kind == "handoff":
+            return self.handoff(intent, region, intent.reason, decision.score)
+        return self.answer(intent, region, decision.score)
+
+    def answer(self, intent: Intent, region: str, score: float = 1.0) -> Reply:
+        """`intent`'s answer for `region`: its text, or a hand-off where a person answers there."""
+        if intent.kind == "handoff":
+            return self.handoff(intent, region, intent.reason, score)
+        if intent.kind == "fallback":
+            return self.fallback(region, intent, score)
+        variant = intent.answer_for(region)
+        if isinstance(variant, Handoff):
+            return self.handoff(intent, region, variant.reason, score)
+        text = self.catalogue.fill(variant or "", region)
+        if intent.kind == "social":
+            return Reply("social", text, region, intent.id, score)
+        related = self._options(intent.related)
+        return Reply("answer", self._with_options(text, "related", related), region, intent.id, score, related=related)
+
+    def handoff(self, intent: Intent | None, region: str, reason: str | None, score: float = 1.0) -> Reply:
+        """A hand-off to `region`'s support team, after the brand's own wording if it has one."""
+        variant = intent.answer_for(region) if intent else None
+        parts = [self.catalogue.fill(variant, region)] if isinstance(variant, str) else []
+        parts.append(self.catalogue.fill(self.catalogue.messages["handoff"], region, reason))
+        return Reply(
+            "escalate",
+            "\n\n".join(parts),
+            region,
+            intent.id if intent else None,
+            score,
+            escalate_to=self.catalogue.regions[region].email,
+            reason=reason,
+        )
+
+    def fallback(self, region: str, intent: Intent | None = None, score: float = 0.0) -> Reply:
+        """An honest "not here", with what the bot can do and how to reach a person."""
+        note = intent.answer_for(region) if intent else None
+        parts = [self.catalogue.fill(note, region)] if isinstance(note, str) else []
+        parts.append(self.catalogue.fill(self.catalogue.messages["fallback"], region))
+        return Reply("fallback", "\n\n".join(parts), region, intent.id if intent else None, score)
+
+    def notice(self, message_key: str, region: str) -> Reply:
+        """A fallback made of one of the bot's own messages (empty message, too long, ...)."""
+        return Reply("fallback", self.catalogue.fill(self.catalogue.messages[message_key], region), region)
+
+    def clarify(self, intents: tuple[Intent, ...], region: str, score: float, best_id: str | None) -> Reply:
+        options = tuple(Option(i.id, i.question) for i in intents)
+        text = self._with_options(self.catalogue.fill(self.catalogue.messages["clarify"], region), None, options)
+        return Reply("clarify", text, region, best_id, score, options=options)
+
+    def _options(self, intent_ids: tuple[str, ...]) -> tuple[Option, ...]:
+        return tuple(Option(i, self.catalogue.by_id[i].question) for i in intent_ids if i in self.catalogue.by_id)
+
+    def _with_options(self, text: str, heading_key: str | None, options: tuple[Option, ...]) -> str:
+        if not options:
+            return text
+        heading = [self.catalogue.messages[heading_key]] if heading_key else []
+        lines = [f"{number}. {option.label}" for number, option in enumerate(options, start=1)]
+        return "\n".join([text, *([""] + heading if heading else []), *lines])

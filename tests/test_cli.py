@@ -1,0 +1,128 @@
+"""The command line, run as a person runs it: `python -m bot ...` in a subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import DATA
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    environment = {**inherited, "BOT_LOG_LEVEL": "WARNING", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True, cwd=ROOT, env=environment, timeout=60
+    )
+
+
+def test_ask_prints_the_answer():
+    result = run("ask", "how long does the 5ml recovery last?")
+    assert result.returncode == 0
+    assert "18 days" in result.stdout
+
+
+def test_ask_json_for_a_region():
+    result = run("ask", "is it safe during pregnancy?", "--region", "AU", "--json")
+    reply = json.loads(result.stdout)
+    assert reply["kind"] == "answer" and reply["intent"] == "pregnancy"
+    assert "Salicylic Acid Gel" in reply["text"]
+
+
+def test_default_region_comes_from_the_environment():
+    result = run("ask", "is it safe during pregnancy?", "--json", env={"BOT_DEFAULT_REGION": "AU"})
+    assert json.loads(result.stdout)["region"] == "AU"
+
+
+def test_a_bad_setting_is_one_clear_line():
+    result = run("ask", "hi", env={"BOT_DEFAULT_REGION": "Mars"})
+    assert result.returncode == 1
+    assert result.stderr.strip() == "neogenesis-bot: BOT_DEFAULT_REGION must be one of AU, US"
+
+
+def test_jsonl_answers_each_line_on_its_own():
+    lines = [
+        {"text": "can i talk to a person", "region": "AU"},
+        {"text": "recovery vs booster?"},
+        {"text": "what is the weather in sydney"},
+        {"text": "booster or skin serum or recovery?", "channel": "slack"},
+    ]
+    stdin = "\n".join(json.dumps(line) for line in lines) + "\nnot json\n"
+    result = run("ask", "--jsonl", stdin=stdin)
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(replies) == 5
+    assert replies[0]["kind"] == "escalate" and replies[0]["escalate_to"] == "customerservice@neogenesispro.com.au"
+    assert replies[1]["kind"] == "answer" and "70%" in replies[1]["text"]
+    assert replies[2]["kind"] == "fallback"
+    for reply in replies[:4]:
+        assert set(reply) >= {"kind", "intent", "score", "text", "options", "escalate_to"}
+    assert "error" in replies[4]
+
+
+def test_eval_scores_a_file_and_lists_wrong_replies(tmp_path):
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(
+        '- {text: "what is recovery", expect: answer, facts: ["70%"]}\n'
+        '- {text: "what is recovery", expect: answer, facts: ["a fact it lacks"]}\n'
+        '- {text: "tell me a joke", expect: fallback}\n'
+        '- {text: "hello", expect: social}\n',
+        encoding="utf-8",
+    )
+    result = run("eval", str(cases))
+    assert result.returncode == 0
+    assert "right 75.0%  wrong 25.0%" in result.stdout
+    assert "lacks ['a fact it lacks']" in result.stdout
+
+
+def test_eval_sweeps_thresholds():
+    result = run("eval", str(DATA / "dev.yaml"), "--sweep")
+    assert "threshold sweep" in result.stdout
+    assert result.stdout.count("answer 0.") >= 10
+
+
+def test_validate_passes_on_the_shipped_catalogue():
+    result = run("validate")
+    assert result.returncode == 0
+    assert "0 error(s)" in result.stdout
+
+
+def test_validate_names_the_broken_file(intents_copy):
+    (intents_copy / "extra.yaml").write_text("intents:\n  - id: oops\n", encoding="utf-8")
+    result = run("validate", env={"BOT_INTENTS_DIR": str(intents_copy)})
+    assert result.returncode == 1
+    assert "error: extra.yaml: intent 'oops'" in result.stdout
+
+
+def test_validate_flags_an_example_written_for_two_intents(intents_copy):
+    (intents_copy / "extra.yaml").write_text(
+        "intents:\n  - id: twin\n    category: products\n    question: Twin?\n"
+        "    examples: ['Recovery vs Booster?', twin one, twin two]\n    answer: Twin.\n",
+        encoding="utf-8",
+    )
+    result = run("validate", env={"BOT_INTENTS_DIR": str(intents_copy)})
+    assert result.returncode == 1
+    duplicate = [line for line in result.stdout.splitlines() if "reads the same as" in line]
+    assert duplicate
+    assert all("'twin'" in line and "'recovery-vs-booster'" in line for line in duplicate)
+
+
+def test_a_broken_catalogue_stops_start_up(intents_copy):
+    (intents_copy / "extra.yaml").write_text("intents: [", encoding="utf-8")
+    result = run("ask", "hi", env={"BOT_INTENTS_DIR": str(intents_copy)})
+    assert result.returncode == 1
+    assert "extra.yaml: not valid YAML" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_chat_in_the_terminal():
+    conversation = "recovery vs booster or skin serum?\n1\n/region AU\nsafe when pregnant?\nhi\n/quit\n"
+    result = run("chat", "--region", "US", stdin=conversation)
+    assert result.returncode == 0
+    out = result.stdout
+    assert "Region: US" in out
+    assert "Did you mean" in out or "70%" in out
+    assert "Region set to AU" in out
+    assert "Salicylic Acid Gel" in out
