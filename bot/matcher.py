@@ -45,6 +45,7 @@ class Tuning:
     recall_power: float = 1.5  # how much a phrasing's unmatched words count against it
     coverage_power_short: float = 1.0  # how much unexplained words count in a short message
     coverage_power_long: float = 0.35  # ... and in a long one, where chat surrounds the question
+    small_talk_coverage_power: float = 1.5
     short_message_terms: int = 5
     whole_text_max_words: int = 8
     whole_text_floor: float = 60.0  # rapidfuzz ratio below which whole-text similarity counts 0
@@ -117,7 +118,9 @@ class Matcher:
             for term in terms:
                 self._intents_with[term].append(index)
         self._needs_evidence = [intent.kind in NEEDS_EVIDENCE for intent in self.intents]
-        self._small_talk = [p for p, index in enumerate(self._phrasing_intent) if self.intents[index].kind == "social"]
+        self._is_small_talk = [intent.kind == "social" for intent in self.intents]
+        self._small_talk = [p for p, index in enumerate(self._phrasing_intent) if self._is_small_talk[index]]
+        self._small_talk_terms = frozenset(t for p in self._small_talk for t in self._phrasing_terms[p])
         self._triggers = [
             (index, trigger, self._trigger_parts(trigger))
             for index, intent in enumerate(self.intents)
@@ -155,9 +158,14 @@ class Matcher:
                 if skip_text is not None and self._phrasing_text[phrasing] == skip_text:
                     continue
                 index = self._phrasing_intent[phrasing]
-                score = (weight / self._phrasing_total[phrasing]) ** tuning.recall_power * (covered[index] / total) ** power
-                if self._needs_evidence[index]:
-                    score *= min(1.0, proof[phrasing] / self._enough_evidence)
+                recall = (weight / self._phrasing_total[phrasing]) ** tuning.recall_power
+                if self._is_small_talk[index]:  # everyday words, so nearly all the message ("perfect, thanks")
+                    chat = sum(weights[t] for t in query & self._small_talk_terms)
+                    score = recall * (chat / total) ** tuning.small_talk_coverage_power
+                else:
+                    score = recall * (covered[index] / total) ** power
+                    if self._needs_evidence[index]:
+                        score *= min(1.0, proof[phrasing] / self._enough_evidence)
                 if score > scores.get(index, 0.0):
                     scores[index] = score
                     because[index] = self._phrasing_text[phrasing]

@@ -23,7 +23,7 @@ class Thresholds:
     safety: float = 0.4  # ... to give a safety answer (pregnancy, oncology, contraindications)
     margin: float = 0.04  # lead over the runner-up needed to answer rather than ask
     clarify: float = 0.3  # best score needed to offer "did you mean" options at all
-    social: float = 0.3  # best score needed for small talk (a wrong "you're welcome" costs little)
+    social: float = 0.25  # best score needed for small talk (a wrong "you're welcome" costs little)
     option_window: float = 0.2  # options are within this of the best score
     max_options: int = 3
 
