@@ -60,10 +60,6 @@ class Ranking:
     reading: Normalised
     triggered: str | None = None
 
-    @property
-    def best(self) -> Match | None:
-        return self.matches[0] if self.matches else None
-
 
 class Matcher:
     """Ranks a catalogue's intents against messages. Built once; `rank` is pure and thread-safe."""
@@ -154,14 +150,17 @@ class Matcher:
                 for index in self._intents_with.get(term, ()):
                     covered[index] += weights[term]
             power = self._coverage_power(len(query))
+            # Small talk is everyday words, so it must be nearly all the message says, though one
+            # message may mix several kinds of it ("perfect, thanks").
+            chat = sum(weights[t] for t in query & self._small_talk_terms) / total
+            chat_share = chat**tuning.small_talk_coverage_power
             for phrasing, weight in matched.items():
                 if skip_text is not None and self._phrasing_text[phrasing] == skip_text:
                     continue
                 index = self._phrasing_intent[phrasing]
                 recall = (weight / self._phrasing_total[phrasing]) ** tuning.recall_power
-                if self._is_small_talk[index]:  # everyday words, so nearly all the message ("perfect, thanks")
-                    chat = sum(weights[t] for t in query & self._small_talk_terms)
-                    score = recall * (chat / total) ** tuning.small_talk_coverage_power
+                if self._is_small_talk[index]:
+                    score = recall * chat_share
                 else:
                     score = recall * (covered[index] / total) ** power
                     if self._needs_evidence[index]:
