@@ -30,7 +30,10 @@ FRAME_FILE = "catalogue.yaml"
 VOCABULARY_FILE = "vocabulary.yaml"
 INTENT_FIELDS = {"id", "kind", "category", "source", "question", "examples", "answer", "related", "reason", "triggers"}
 SOURCES = {"au-faq", "us-faq", "article", "bot"}
-MESSAGE_KEYS = {"handoff", "fallback", "clarify", "related", "empty", "no_text", "too_long", "unknown_option"}
+MESSAGE_KEYS = {
+    "handoff", "fallback", "clarify", "related", "empty", "no_text", "too_long", "unknown_option",
+    "slow_down", "region_set", "choose_region",
+}
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 DEAD_LINK = re.compile(r"click here", re.IGNORECASE)
 

@@ -52,6 +52,7 @@ STOPWORDS = frozenset(
 # matcher also compares whole short messages with whole examples.
 
 MAX_CORRECTION_CACHE = 8192
+EVERYDAY_ZIPF = 6.0  # how common a bare number counts as: "2 weeks" says little about the question
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ class Normaliser:
                 surface.append(stem)
                 if token not in STOPWORDS:
                     terms.append(stem)
-                    commonness[stem] = max(commonness.get(stem, 0.0), self.english.zipf(token))
+                    everyday = EVERYDAY_ZIPF if token.isdigit() else self.english.zipf(token)  # "2 weeks"
+                    commonness[stem] = max(commonness.get(stem, 0.0), everyday)
         return Normalised(tuple(terms), " ".join(surface), " ".join(read), frozenset(products), len(raw), commonness)
 
     def _replace_phrases(self, words: list[str]) -> list[str]:

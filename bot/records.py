@@ -11,12 +11,20 @@ REPLY_KINDS: tuple[str, ...] = ("answer", "clarify", "escalate", "fallback", "so
 
 @dataclass(frozen=True)
 class Message:
-    """What a person said, where, and for which region (None: the configured default)."""
+    """What a person said, where, and for which region (None: the configured default).
+
+    `conversation` names the chat or thread it belongs to (default: one per user and channel).
+    """
 
     text: str
     user_id: str = "anonymous"
     channel: str = "cli"
     region: str | None = None
+    conversation: str | None = None
+
+    @property
+    def thread(self) -> str:
+        return self.conversation or f"{self.channel}:{self.user_id}"
 
 
 @dataclass(frozen=True)

@@ -61,9 +61,9 @@ class ReplyWriter:
         parts.append(self.catalogue.fill(self.catalogue.messages["fallback"], region))
         return Reply("fallback", "\n\n".join(parts), region, intent.id if intent else None, score)
 
-    def notice(self, message_key: str, region: str) -> Reply:
-        """A fallback made of one of the bot's own messages (empty message, too long, ...)."""
-        return Reply("fallback", self.catalogue.fill(self.catalogue.messages[message_key], region), region)
+    def notice(self, message_key: str, region: str, kind: str = "fallback") -> Reply:
+        """A reply made of one of the bot's own messages (empty message, too long, region set, ...)."""
+        return Reply(kind, self.catalogue.fill(self.catalogue.messages[message_key], region), region)  # type: ignore[arg-type]
 
     def clarify(self, intents: tuple[Intent, ...], region: str, score: float, best_id: str | None) -> Reply:
         options = tuple(Option(i.id, i.question) for i in intents)

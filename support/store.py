@@ -1,0 +1,157 @@
+"""The bot's database: one SQLAlchemy engine, the schema, and the bot's own versioned migrations.
+
+`DATABASE_URL` chooses the database (SQLite or PostgreSQL); with none set, a SQLite file in the
+bot's data folder. Every process (web, worker) opens the same database and migrates it on start;
+migrations run one process at a time (an advisory lock on PostgreSQL, an immediate transaction on
+SQLite) and each runs once.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+import platformdirs
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection, make_url
+
+log = logging.getLogger(__name__)
+
+DATABASE_FILE = "neogenesis-bot.sqlite3"
+metadata = MetaData()
+
+schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
+
+# Events and updates already handled, so a retry or a second process never answers twice.
+handled_events = Table(
+    "handled_events",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("event_id", String(200), primary_key=True),
+    Column("handled_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+# A person's own region choice (/region on Telegram, /neogenesis region on Slack).
+user_regions = Table(
+    "user_regions",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("user_id", String(100), primary_key=True),
+    Column("region", String(8), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Messages per person per minute, for polite throttling.
+rate_windows = Table(
+    "rate_windows",
+    metadata,
+    Column("key", String(150), primary_key=True),
+    Column("window", Integer, primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
+# Every turn of every conversation: what was asked and how the bot replied.
+turns = Table(
+    "turns",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(16), nullable=False),
+    Column("conversation", String(200), nullable=False, index=True),
+    Column("user_id", String(100), nullable=False),
+    Column("region", String(8), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("reply_kind", String(16), nullable=False),
+    Column("intent", String(100)),
+    Column("score", Float),
+    Column("reply", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+
+def _create(*tables: Table) -> Callable[[Connection], None]:
+    def migrate(connection: Connection) -> None:
+        metadata.create_all(connection, tables=list(tables))
+
+    return migrate
+
+
+# Append only: a released migration is never edited, so every database upgrades the same way.
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
+    _create(handled_events, user_regions, rate_windows, turns),
+)
+
+
+def database_url(url: str | None, data_dir: str | None = None) -> str:
+    """The SQLAlchemy URL for `url`, or a SQLite file in `data_dir` (default: the user's data folder)."""
+    if not url:
+        folder = Path(data_dir) if data_dir else Path(platformdirs.user_data_dir("neogenesis-bot", appauthor=False))
+        folder.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{folder / DATABASE_FILE}"
+    for plain in ("postgres://", "postgresql://"):  # Heroku writes postgres://; we talk psycopg 3
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
+
+
+def open_engine(url: str | None = None, data_dir: str | None = None) -> Engine:
+    """An engine on the configured database, migrated to the current schema."""
+    engine = create_engine(database_url(url, data_dir), pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        _tune_sqlite(engine)
+    migrate(engine)
+    return engine
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """Several processes share the file: WAL lets readers and one writer work at once, and every
+    transaction takes the write lock when it begins, so two writers queue instead of deadlocking."""
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def migrate(engine: Engine) -> int:
+    """Apply the migrations this database has not had; returns the schema version."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(8217001)"))
+        schema_version.create(connection, checkfirst=True)
+        current = connection.execute(select(schema_version.c.version)).scalar()
+        if current is None:
+            connection.execute(schema_version.insert().values(version=0))
+            current = 0
+        for version in range(current + 1, len(MIGRATIONS) + 1):
+            log.info("upgrading the database schema to version %d", version)
+            MIGRATIONS[version - 1](connection)
+        if current < len(MIGRATIONS):
+            connection.execute(schema_version.update().values(version=len(MIGRATIONS)))
+        return len(MIGRATIONS)
+
+
+def describe(engine: Engine) -> str:
+    """The database as it may be shown in logs: no password."""
+    return make_url(str(engine.url)).render_as_string(hide_password=True)
