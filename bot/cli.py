@@ -13,6 +13,7 @@ anything unexpected is logged and exits 2.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -22,6 +23,7 @@ from bot.core import SupportBot
 from bot.loading import CatalogueError
 from bot.records import Message
 from bot.settings import Settings, SettingsError
+from dotenv import load_dotenv
 
 log = logging.getLogger("neogenesis-bot")
 
@@ -34,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    load_dotenv(".env", override=False)  # local runs; the platform's environment wins
     try:
         settings = Settings.from_env()
         logging.basicConfig(level=settings.get("BOT_LOG_LEVEL") or "INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -77,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check the intent catalogue")
     validate.set_defaults(run=run_validate)
+
+    telegram = commands.add_parser("telegram", help="run the Telegram bot (long polling, or a webhook with TELEGRAM_WEBHOOK_URL)")
+    telegram.set_defaults(run=run_telegram)
+
+    slack = commands.add_parser("slack", help="run the Slack app (HTTP events on $PORT, or Socket Mode with SLACK_APP_TOKEN)")
+    slack.set_defaults(run=run_slack)
     return parser
 
 
@@ -155,6 +164,28 @@ def run_validate(args: argparse.Namespace, settings: Settings) -> int:
     warnings = len(findings) - errors
     print(f"{errors} error(s), {warnings} warning(s)")
     return 1 if errors else 0
+
+
+def run_telegram(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the Telegram adapter until stopped."""
+    telegram = _adapter("telegram", "adapters.telegram")
+    return telegram.main(settings)
+
+
+def run_slack(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the Slack adapter until stopped."""
+    slack = _adapter("slack", "adapters.slack")
+    return slack.main(settings)
+
+
+def _adapter(extra: str, module: str):
+    """Import a platform adapter, or say in one line which extra brings its SDK."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name and error.name.split(".")[0] in ("telegram", "slack_bolt", "slack_sdk", "uvicorn", "starlette", "aiohttp"):
+            raise UsageError(f"the {extra} adapter needs its SDK: pip install 'neogenesis-bot[{extra}]' (missing {error.name})") from None
+        raise
 
 
 if __name__ == "__main__":
