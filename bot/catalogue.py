@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 KINDS = ("answer", "handoff", "social", "fallback")
-PLACEHOLDERS = frozenset({"email", "phone", "contact", "region_name", "reason", "topics"})
+PLACEHOLDERS = frozenset({"email", "phone", "contact", "region_name", "reason", "topics", "ticket", "followup", "hours", "reached_at", "when"})
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,8 @@ class Catalogue:
         titles = [c.title[0].lower() + c.title[1:] for c in self.categories if c.shown]
         return ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else "".join(titles)
 
-    def fill(self, template: str, region: str, reason: str | None = None) -> str:
-        """`template` with its placeholders filled in for `region`."""
+    def fill(self, template: str, region: str, reason: str | None = None, **extra: str) -> str:
+        """`template` with its placeholders filled in for `region` (and any `extra` values)."""
         where = self.regions[region]
         values = {
             "email": where.email,
@@ -102,8 +102,16 @@ class Catalogue:
             "region_name": where.name,
             "reason": self.reasons.get(reason or "", reason or ""),
             "topics": self.topics,
+            **extra,
         }
-        return template.format_map(values).strip()
+        return template.format_map(_Blank(values)).strip()
+
+
+class _Blank(dict):
+    """Placeholders with no value in this reply (a {ticket} in a CLI answer) read as nothing."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 def placeholders_in(text: str) -> set[str]:

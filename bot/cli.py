@@ -81,6 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check the intent catalogue")
     validate.set_defaults(run=run_validate)
 
+    worker = commands.add_parser("worker", help="send hand-off deliveries (email, Slack support channel, relays) until stopped")
+    worker.set_defaults(run=run_worker)
+
+    tickets = commands.add_parser("tickets", help="list tickets, show one with its deliveries, re-queue failed deliveries")
+    tickets.add_argument("code", nargs="?", help="a ticket code like NG-1042: show it in full")
+    tickets.add_argument("--status", choices=("awaiting_contact", "open", "claimed", "resolved", "cancelled"))
+    tickets.add_argument("--retry", action="store_true", help="re-queue failed deliveries (of CODE, or all)")
+    tickets.set_defaults(run=run_tickets)
+
     telegram = commands.add_parser("telegram", help="run the Telegram bot (long polling, or a webhook with TELEGRAM_WEBHOOK_URL)")
     telegram.set_defaults(run=run_telegram)
 
@@ -164,6 +173,21 @@ def run_validate(args: argparse.Namespace, settings: Settings) -> int:
     warnings = len(findings) - errors
     print(f"{errors} error(s), {warnings} warning(s)")
     return 1 if errors else 0
+
+
+def run_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Send deliveries until SIGTERM or Ctrl-C."""
+    from support.delivery import run_worker as work
+
+    return work(settings)
+
+
+def run_tickets(args: argparse.Namespace, settings: Settings) -> int:
+    """List or show tickets; --retry re-queues failed deliveries."""
+    from support.delivery import show_tickets
+
+    print(show_tickets(settings, code=args.code, status=args.status, retry=args.retry))
+    return 0
 
 
 def run_telegram(args: argparse.Namespace, settings: Settings) -> int:

@@ -33,6 +33,8 @@ SOURCES = {"au-faq", "us-faq", "article", "bot"}
 MESSAGE_KEYS = {
     "handoff", "fallback", "clarify", "related", "empty", "no_text", "too_long", "unknown_option",
     "slow_down", "region_set", "choose_region",
+    "handoff_ticket", "followup_relay", "followup_email", "outside_hours", "ask_contact", "contact_invalid",
+    "contact_cancelled", "support_reply", "ticket_resolved", "apology",
 }
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 DEAD_LINK = re.compile(r"click here", re.IGNORECASE)

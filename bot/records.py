@@ -13,7 +13,8 @@ REPLY_KINDS: tuple[str, ...] = ("answer", "clarify", "escalate", "fallback", "so
 class Message:
     """What a person said, where, and for which region (None: the configured default).
 
-    `conversation` names the chat or thread it belongs to (default: one per user and channel).
+    `conversation` names the chat or thread it belongs to (default: one per user and channel);
+    `user_name` and `workspace` only help a person who picks up a hand-off.
     """
 
     text: str
@@ -21,6 +22,8 @@ class Message:
     channel: str = "cli"
     region: str | None = None
     conversation: str | None = None
+    user_name: str | None = None
+    workspace: str | None = None
 
     @property
     def thread(self) -> str:
@@ -61,6 +64,7 @@ class Reply:
     related: tuple[Option, ...] = ()
     escalate_to: str | None = None
     reason: str | None = None
+    ticket: str | None = None  # the hand-off's ticket code (NG-1042), once one is opened
 
     def as_dict(self) -> dict:
         """The reply as the JSON object `neogenesis-bot ask --json` prints."""
@@ -73,5 +77,6 @@ class Reply:
             "related": [{"intent": o.intent_id, "label": o.label} for o in self.related],
             "escalate_to": self.escalate_to,
             "reason": self.reason,
+            "ticket": self.ticket,
             "region": self.region,
         }

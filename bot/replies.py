@@ -39,19 +39,34 @@ class ReplyWriter:
         related = self._options(intent.related)
         return Reply("answer", self._with_options(text, "related", related), region, intent.id, score, related=related)
 
-    def handoff(self, intent: Intent | None, region: str, reason: str | None, score: float = 1.0) -> Reply:
-        """A hand-off to `region`'s support team, after the brand's own wording if it has one."""
+    def handoff(
+        self,
+        intent: Intent | None,
+        region: str,
+        reason: str | None,
+        score: float = 1.0,
+        message_key: str = "handoff",
+        escalate_to: str | None = None,
+        ticket: str | None = None,
+        **values: str,
+    ) -> Reply:
+        """A hand-off to `region`'s support team, after the brand's own wording if it has one.
+
+        Without a ticket system the reply tells the person where to write (`handoff`); the support
+        desk words it with the ticket instead (`handoff_ticket`, `ask_contact`).
+        """
         variant = intent.answer_for(region) if intent else None
         parts = [self.catalogue.fill(variant, region)] if isinstance(variant, str) else []
-        parts.append(self.catalogue.fill(self.catalogue.messages["handoff"], region, reason))
+        parts.append(self.catalogue.fill(self.catalogue.messages[message_key], region, reason, ticket=ticket or "", **values))
         return Reply(
             "escalate",
             "\n\n".join(parts),
             region,
             intent.id if intent else None,
             score,
-            escalate_to=self.catalogue.regions[region].email,
+            escalate_to=escalate_to or self.catalogue.regions[region].email,
             reason=reason,
+            ticket=ticket,
         )
 
     def fallback(self, region: str, intent: Intent | None = None, score: float = 0.0) -> Reply:

@@ -2,37 +2,53 @@
 
 Adapters hold a desk: they convert a platform event to a `Message`, call `handle`, and render the
 `Reply`. The desk resolves the person's region (their own choice, else what the adapter knows, else
-the default), throttles people who flood it, asks the core, and records the turn.
+the default), throttles people who flood it, asks the core, turns a hand-off into a ticket (asking
+first how to reach the person when support could not otherwise), sends the messages of someone
+a person is already helping to that person instead of answering them, and records every turn.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import datetime
 
 from bot.core import SupportBot
+from bot.hours import parse_hours
 from bot.records import Message, Reply
 from bot.settings import Settings
+from support.contact import find_contact
 from support.state import ConversationState
 from support.store import open_engine
+from support.tickets import Line, Routing, Ticket, Tickets
 
 log = logging.getLogger(__name__)
+
+CANCEL_WORDS = frozenset({"cancel", "no", "no thanks", "nevermind", "never mind", "stop", "skip"})
 
 
 class SupportDesk:
     """One per process; safe to call from several threads (all state is in the database)."""
 
-    def __init__(self, bot: SupportBot, state: ConversationState, rate_limit: int = 20) -> None:
+    def __init__(self, bot: SupportBot, state: ConversationState, rate_limit: int = 20, tickets: Tickets | None = None) -> None:
         self.bot = bot
         self.state = state
         self.rate_limit = rate_limit
+        self.tickets = tickets
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SupportDesk:
-        """A desk on the configured catalogue and database (migrated on the way)."""
+        """A desk on the configured catalogue and database (migrated on the way), with tickets."""
         bot = SupportBot.load(settings.intents_dir, settings.default_region)
         engine = open_engine(settings.get("DATABASE_URL"), settings.get("BOT_DATA_DIR"))
-        return cls(bot, ConversationState(engine), int(settings.get("BOT_RATE_LIMIT") or 20))
+        routing = Routing(
+            addresses={code: settings.get(f"SUPPORT_EMAIL_{code}") or region.email for code, region in bot.catalogue.regions.items()},
+            support_channel=settings.get("SLACK_SUPPORT_CHANNEL"),
+            email=bool(settings.get("SMTP_URL")),
+            hours={code: parse_hours(settings.get(f"SUPPORT_HOURS_{code}") or "") for code in bot.catalogue.regions if settings.get(f"SUPPORT_HOURS_{code}")},
+            reasons=bot.catalogue.reasons,
+        )
+        return cls(bot, ConversationState(engine), int(settings.get("BOT_RATE_LIMIT") or 20), Tickets(engine, routing))
 
     def region_for(self, message: Message) -> str:
         """The person's own choice, else the region the platform suggests, else the default."""
@@ -40,29 +56,41 @@ class SupportDesk:
         return self.bot.region_of(replace(message, region=chosen or message.region))
 
     def handle(self, message: Message) -> Reply | None:
-        """The reply to a message, or None when the person is throttled and was already told so."""
+        """The reply to a message, or None when there is nothing to say: the person is throttled and
+        was told so, or their message went to the support person handling their ticket."""
         count = self.state.count_message(f"{message.channel}:{message.user_id}")
         region = self.region_for(message)
+        message = replace(message, region=region)
         if count > self.rate_limit:
-            log.info("throttled %s user after %d messages this minute", message.channel, count)
-            if count == self.rate_limit + 1:
-                return self.bot.writer.notice("slow_down", region)
+            log.info("throttled a %s user after %d messages this minute", message.channel, count)
+            return self.bot.writer.notice("slow_down", region) if count == self.rate_limit + 1 else None
+        ticket = self.tickets.active_for(message.thread) if self.tickets else None
+        if ticket and ticket.status == "awaiting_contact":
+            reply = self._take_contact(ticket, message)
+        elif ticket and ticket.support_channel:
+            self.tickets.customer_said(ticket, message.text)  # type: ignore[union-attr]
+            self.state.record_turn(message, message.thread, Reply("escalate", "(to the support team)", region, ticket=ticket.code))
             return None
-        reply = self.bot.reply(replace(message, region=region))
+        else:
+            reply = self.bot.reply(message)
+            if reply.kind == "escalate" and self.tickets:
+                reply = self._hand_off(message, reply)
         self.state.record_turn(message, message.thread, reply)
         return reply
 
     def choose(self, intent_id: str, message: Message) -> Reply:
         """The reply when a person picks a suggested question (a button, a number)."""
-        reply = self.bot.answer(intent_id, self.region_for(message))
-        self.state.record_turn(replace(message, text=f"[picked] {intent_id}"), message.thread, reply)
+        message = replace(message, region=self.region_for(message), text=message.text or f"[picked] {intent_id}")
+        reply = self.bot.answer(intent_id, message.region)
+        if reply.kind == "escalate" and self.tickets:
+            reply = self._hand_off(message, reply)
+        self.state.record_turn(message, message.thread, reply)
         return reply
 
     def set_region(self, message: Message, region: str) -> Reply:
         """Remember a person's region choice; the reply confirms it (or lists the regions)."""
         region = region.strip().upper()
-        catalogue = self.bot.catalogue
-        if region not in catalogue.regions:
+        if region not in self.bot.catalogue.regions:
             return self.bot.writer.notice("choose_region", self.region_for(message))
         self.state.set_region(message.channel, message.user_id, region)
         return self.bot.writer.notice("region_set", region, kind="social")
@@ -70,3 +98,78 @@ class SupportDesk:
     def first_time(self, source: str, event_id: str) -> bool:
         """Whether this event is new to every process (retries and duplicates are not)."""
         return self.state.first_time(source, event_id)
+
+    # -- hand-offs ---------------------------------------------------------------------------
+
+    def _hand_off(self, message: Message, reply: Reply) -> Reply:
+        """Open a ticket for an escalation; ask how to reach the person if support needs to know."""
+        assert self.tickets is not None
+        transcript = [
+            line
+            for turn in self.state.recent_turns(message.thread, limit=8)
+            for line in (Line("customer", turn["text"]), Line("bot", turn["reply"]))
+        ]
+        transcript += [Line("customer", message.text), Line("bot", reply.text)]
+        contact = find_contact(message.text)
+        needs_contact = not self.tickets.routing.relays and contact is None
+        ticket = self.tickets.open(
+            reason=reply.reason or "human",
+            intent=reply.intent_id,
+            region=reply.region,
+            channel=message.channel,
+            conversation=message.thread,
+            user_id=message.user_id,
+            user_name=message.user_name,
+            workspace=message.workspace,
+            contact=contact,
+            transcript=transcript,
+            awaiting_contact=needs_contact,
+        )
+        log.info("hand-off %s opened (%s, %s, %s)", ticket.code, ticket.reason, ticket.region, ticket.channel)
+        if needs_contact:
+            return self._handoff_reply(reply, ticket, "ask_contact")
+        return self._handoff_reply(reply, ticket, "handoff_ticket")
+
+    def _take_contact(self, ticket: Ticket, message: Message) -> Reply:
+        assert self.tickets is not None
+        if message.text.strip().lower().strip(".!") in CANCEL_WORDS:
+            self.tickets.cancel(ticket)
+            log.info("hand-off %s cancelled by the customer", ticket.code)
+            return self.bot.writer.notice("contact_cancelled", ticket.region, kind="social")
+        contact = find_contact(message.text)
+        if contact is None:
+            return self.bot.writer.notice("contact_invalid", ticket.region)
+        opened = self.tickets.provide_contact(ticket, contact)
+        log.info("hand-off %s opened with a contact", opened.code)
+        intent = self.bot.catalogue.by_id.get(opened.intent or "")
+        reply = Reply("escalate", "", opened.region, opened.intent, reason=opened.reason)
+        return self._handoff_reply(reply, opened, "handoff_ticket", with_brand_words=intent is None)
+
+    def _handoff_reply(self, reply: Reply, ticket: Ticket, message_key: str, with_brand_words: bool = True) -> Reply:
+        catalogue = self.bot.catalogue
+        routing = self.tickets.routing  # type: ignore[union-attr]
+        followup_key = "followup_relay" if routing.relays else "followup_email"
+        values = {
+            "followup": catalogue.fill(catalogue.messages[followup_key], ticket.region, reached_at=ticket.contact or ""),
+            "hours": self._hours_note(ticket.region),
+        }
+        intent = catalogue.by_id.get(reply.intent_id or "") if with_brand_words else None
+        return self.bot.writer.handoff(
+            intent,
+            ticket.region,
+            ticket.reason,
+            reply.score,
+            message_key=message_key,
+            escalate_to=ticket.routed_to,
+            ticket=ticket.code,
+            **values,
+        )
+
+    def _hours_note(self, region: str) -> str:
+        hours = self.tickets.routing.hours.get(region) if self.tickets else None
+        now = self.tickets.clock() if self.tickets else datetime.now()
+        if hours is None or hours.is_open(now):
+            return ""
+        opening = hours.next_opening(now)
+        when = f"{opening:%A} {opening.day} {opening:%B}, {opening:%H:%M} ({opening.tzname()})"
+        return self.bot.catalogue.fill(self.bot.catalogue.messages["outside_hours"], region, when=when)

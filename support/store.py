@@ -18,6 +18,8 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Float,
+    ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -83,6 +85,64 @@ turns = Table(
 )
 
 
+# A hand-off to a person. `code` (NG-1042) is what the customer is told.
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(20), unique=True),
+    Column("status", String(20), nullable=False, index=True),  # awaiting_contact|open|claimed|resolved|cancelled
+    Column("reason", String(32), nullable=False),
+    Column("intent", String(100)),
+    Column("region", String(8), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("conversation", String(200), nullable=False, index=True),  # where replies go back to
+    Column("user_id", String(100), nullable=False),
+    Column("user_name", String(200)),
+    Column("workspace", String(100)),
+    Column("contact", String(200)),
+    Column("routed_to", String(200), nullable=False),
+    Column("support_channel", String(50)),
+    Column("support_thread", String(50), index=True),
+    Column("claimed_by", String(100)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+)
+
+# The ticket's conversation: the transcript at hand-off, then everything said after.
+ticket_messages = Table(
+    "ticket_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("author", String(16), nullable=False),  # customer|bot|support|note
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# The outbox: every message to a person (email, support channel post, relay to the customer) is
+# written here in the same transaction as the ticket change that causes it, then sent by a worker.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),  # email|support_post|support_thread|customer_relay
+    Column("key", String(100), nullable=False, unique=True),  # stable: Message-ID, idempotency key
+    Column("payload", Text, nullable=False),  # JSON
+    Column("status", String(16), nullable=False),  # pending|sending|sent|failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(100)),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Index("deliveries_due", "status", "next_attempt_at"),
+)
+
+
 def _create(*tables: Table) -> Callable[[Connection], None]:
     def migrate(connection: Connection) -> None:
         metadata.create_all(connection, tables=list(tables))
@@ -93,6 +153,7 @@ def _create(*tables: Table) -> Callable[[Connection], None]:
 # Append only: a released migration is never edited, so every database upgrades the same way.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _create(handled_events, user_regions, rate_windows, turns),
+    _create(tickets, ticket_messages, deliveries),
 )
 
 

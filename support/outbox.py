@@ -1,0 +1,191 @@
+"""The delivery worker: sends what the outbox holds, once each, surviving outages and crashes.
+
+A delivery is claimed for a while (a lease), sent, then marked sent. If sending fails it is tried
+again later, waiting longer each time; after `max_attempts` it is marked failed and stays visible
+(`neogenesis-bot tickets`) until someone re-queues it. A worker that dies mid-send leaves a claim
+that expires, so another worker (or the same one after a restart) picks the delivery up. Several
+workers can run at once: claims use `FOR UPDATE SKIP LOCKED` on PostgreSQL and one writer at a time
+on SQLite, so no delivery is claimed twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import os
+import random
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Awaitable, Callable, Mapping, Union
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+
+from support.store import deliveries
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryFailed(Exception):
+    """Sending failed; `permanent` failures are not retried, `later` ones wait for a condition."""
+
+    def __init__(self, message: str, permanent: bool = False, later: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.later = later  # e.g. the support thread does not exist yet: not an attempt used up
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    ticket_id: int
+    kind: str
+    key: str
+    payload: dict
+    attempts: int
+
+
+Sender = Callable[[Delivery], Union[None, Awaitable[None]]]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Outbox:
+    """Claims and settles deliveries in the database."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow, lease_seconds: int = 120, max_attempts: int = 8) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.lease = timedelta(seconds=lease_seconds)
+        self.max_attempts = max_attempts
+
+    def claim_due(self, worker: str, limit: int = 20, kinds: tuple[str, ...] | None = None) -> list[Delivery]:
+        """Claim up to `limit` deliveries that are due (or whose claim expired) for `worker`."""
+        now = self.clock()
+        due = or_(
+            and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now),
+            and_(deliveries.c.status == "sending", deliveries.c.claimed_until < now),
+        )
+        query = select(deliveries).where(due).order_by(deliveries.c.id).limit(limit).with_for_update(skip_locked=True)
+        if kinds:
+            query = query.where(deliveries.c.kind.in_(kinds))
+        with self.engine.begin() as connection:
+            rows = connection.execute(query).mappings().all()
+            if rows:
+                connection.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id.in_([row["id"] for row in rows]))
+                    .values(status="sending", claimed_by=worker, claimed_until=now + self.lease)
+                )
+        return [Delivery(r["id"], r["ticket_id"], r["kind"], r["key"], json.loads(r["payload"]), r["attempts"]) for r in rows]
+
+    def mark_sent(self, delivery: Delivery, worker: str) -> bool:
+        """Settle a sent delivery; False if this worker's claim had been taken over meanwhile."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery.id, deliveries.c.claimed_by == worker, deliveries.c.status == "sending")
+                .values(status="sent", sent_at=self.clock(), claimed_until=None, last_error=None, attempts=deliveries.c.attempts + 1)
+            )
+        return result.rowcount == 1
+
+    def mark_failed(self, delivery: Delivery, worker: str, error: DeliveryFailed) -> str:
+        """Record a failed attempt; returns the new status (pending again, or failed for good)."""
+        attempts = delivery.attempts if error.later else delivery.attempts + 1
+        final = error.permanent or attempts >= self.max_attempts
+        status = "failed" if final else "pending"
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery.id, deliveries.c.claimed_by == worker)
+                .values(
+                    status=status,
+                    attempts=attempts,
+                    last_error=str(error)[:500],
+                    claimed_until=None,
+                    next_attempt_at=self.clock() + self.backoff(attempts, error.later),
+                )
+            )
+        return status
+
+    @staticmethod
+    def backoff(attempts: int, later: bool = False) -> timedelta:
+        """How long to wait before the next try: 15 s, 30 s, 1 min ... up to an hour, with jitter."""
+        if later:
+            return timedelta(seconds=5)
+        seconds = min(3600, 15 * 2 ** max(0, attempts - 1))
+        return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+    def requeue_failed(self, ticket_id: int | None = None) -> int:
+        """Put failed deliveries (of one ticket, or all) back in the queue; returns how many."""
+        condition = deliveries.c.status == "failed"
+        if ticket_id is not None:
+            condition = and_(condition, deliveries.c.ticket_id == ticket_id)
+        with self.engine.begin() as connection:
+            return connection.execute(
+                update(deliveries).where(condition).values(status="pending", attempts=0, next_attempt_at=self.clock(), last_error=None)
+            ).rowcount
+
+    def backlog(self) -> dict[str, int]:
+        """How many deliveries are pending, being sent, and failed."""
+        with self.engine.begin() as connection:
+            rows = connection.execute(select(deliveries.c.status, func.count()).group_by(deliveries.c.status)).all()
+        counts = {"pending": 0, "sending": 0, "sent": 0, "failed": 0}
+        counts.update({status: count for status, count in rows})
+        return counts
+
+
+class DeliveryWorker:
+    """Sends due deliveries with the sender registered for their kind."""
+
+    def __init__(self, outbox: Outbox, senders: Mapping[str, Sender], name: str | None = None, batch: int = 20) -> None:
+        self.outbox = outbox
+        self.senders = dict(senders)
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{random.randrange(1 << 30):x}"
+        self.batch = batch
+
+    async def run_once(self) -> int:
+        """Send every delivery due now; returns how many were claimed."""
+        claimed = await asyncio.to_thread(self.outbox.claim_due, self.name, self.batch, tuple(self.senders) or None)
+        for delivery in claimed:
+            await self.deliver(delivery)
+        return len(claimed)
+
+    async def deliver(self, delivery: Delivery) -> None:
+        sender = self.senders.get(delivery.kind)
+        try:
+            if sender is None:
+                raise DeliveryFailed(f"no sender for {delivery.kind} deliveries is configured", later=True)
+            outcome = sender(delivery) if inspect.iscoroutinefunction(sender) else await asyncio.to_thread(sender, delivery)
+            if inspect.isawaitable(outcome):
+                await outcome
+        except DeliveryFailed as error:
+            status = await asyncio.to_thread(self.outbox.mark_failed, delivery, self.name, error)
+            level = logging.INFO if error.later else logging.WARNING
+            log.log(level, "delivery %d (%s, ticket %d) not sent: %s; now %s", delivery.id, delivery.kind, delivery.ticket_id, error, status)
+        except Exception as error:  # a bug in a sender must not stop the others; retried like an outage
+            log.exception("delivery %d (%s, ticket %d) failed unexpectedly", delivery.id, delivery.kind, delivery.ticket_id)
+            await asyncio.to_thread(self.outbox.mark_failed, delivery, self.name, DeliveryFailed(f"{type(error).__name__}: {error}"))
+        else:
+            if await asyncio.to_thread(self.outbox.mark_sent, delivery, self.name):
+                log.info("delivery %d (%s, ticket %d) sent", delivery.id, delivery.kind, delivery.ticket_id)
+
+    async def run(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
+        """Work until `stop` is set; finishes the delivery in hand before returning."""
+        log.info("delivery worker %s started (%s)", self.name, ", ".join(sorted(self.senders)) or "no senders")
+        while not stop.is_set():
+            try:
+                busy = await self.run_once()
+            except Exception:
+                log.exception("delivery worker %s: database unavailable, retrying", self.name)
+                busy = 0
+            if not busy:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
+                except asyncio.TimeoutError:
+                    pass
+        log.info("delivery worker %s stopped", self.name)
