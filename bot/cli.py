@@ -17,10 +17,12 @@ import importlib
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from bot.core import SupportBot
 from bot.loading import CatalogueError
+from bot.logs import setup_logging
 from bot.records import Message
 from bot.settings import Settings, SettingsError
 from dotenv import load_dotenv
@@ -39,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_dotenv(".env", override=False)  # local runs; the platform's environment wins
     try:
         settings = Settings.from_env()
-        logging.basicConfig(level=settings.get("BOT_LOG_LEVEL") or "INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        setup_logging(settings.get("BOT_LOG_LEVEL") or "INFO")
         return args.run(args, settings)
     except (SettingsError, UsageError) as error:
         print(f"neogenesis-bot: {error}", file=sys.stderr)
@@ -89,6 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
     tickets.add_argument("--status", choices=("awaiting_contact", "open", "claimed", "resolved", "cancelled"))
     tickets.add_argument("--retry", action="store_true", help="re-queue failed deliveries (of CODE, or all)")
     tickets.set_defaults(run=run_tickets)
+
+    config = commands.add_parser("config", help="print the effective settings (secrets masked) and check them")
+    config.set_defaults(run=run_config)
+
+    report = commands.add_parser("report", help="what customers asked and how the bot did, in the terminal and as HTML")
+    report.add_argument("--since", default="7d", help="how far back: 7d, 24h, 2w (default 7d)")
+    report.add_argument("--html", metavar="FILE", help="also write the report as an HTML page with charts")
+    report.set_defaults(run=run_report)
+
+    suggest = commands.add_parser("suggest", help="write unanswered questions as a YAML patch of example phrasings / new intents")
+    suggest.add_argument("--since", default="7d")
+    suggest.add_argument("--output", "-o", default="suggestions.yaml", help="where to write the patch (default suggestions.yaml; - for stdout)")
+    suggest.set_defaults(run=run_suggest)
 
     telegram = commands.add_parser("telegram", help="run the Telegram bot (long polling, or a webhook with TELEGRAM_WEBHOOK_URL)")
     telegram.set_defaults(run=run_telegram)
@@ -187,6 +202,58 @@ def run_tickets(args: argparse.Namespace, settings: Settings) -> int:
     from support.delivery import show_tickets
 
     print(show_tickets(settings, code=args.code, status=args.status, retry=args.retry))
+    return 0
+
+
+def run_config(args: argparse.Namespace, settings: Settings) -> int:
+    """Print every setting as the bot sees it; secrets are masked."""
+    from bot.settings import SETTINGS
+
+    group = None
+    for setting in SETTINGS:
+        if setting.group != group:
+            group = setting.group
+            print(f"[{group}]")
+        print(f"  {setting.name:<26} {settings.masked(setting.name)}")
+    return 0
+
+
+def _insights(args: argparse.Namespace, settings: Settings):
+    from service.insights import gather, parse_since
+    from support.desk import SupportDesk
+
+    try:
+        since = parse_since(args.since)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    desk = SupportDesk.from_settings(settings)
+    return desk.bot, gather(desk.state.engine, desk.bot, since)
+
+
+def run_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the conversation report; with --html, write it as a page too."""
+    from service.insights import text_report
+    from service.report_page import html_report
+
+    bot, found = _insights(args, settings)
+    print(text_report(found, bot))
+    if args.html:
+        Path(args.html).write_text(html_report(found, bot), encoding="utf-8")
+        print(f"\nHTML report written to {args.html}")
+    return 0
+
+
+def run_suggest(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the unanswered questions as a YAML patch for the content team."""
+    from service.suggest import suggestions
+
+    bot, found = _insights(args, settings)
+    patch = suggestions(found, bot)
+    if args.output == "-":
+        print(patch)
+    else:
+        Path(args.output).write_text(patch, encoding="utf-8")
+        print(f"{len(found.groups)} group(s) of unanswered questions written to {args.output} for review")
     return 0
 
 

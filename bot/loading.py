@@ -35,6 +35,7 @@ MESSAGE_KEYS = {
     "slow_down", "region_set", "choose_region",
     "handoff_ticket", "followup_relay", "followup_email", "outside_hours", "ask_contact", "contact_invalid",
     "contact_cancelled", "support_reply", "ticket_resolved", "apology",
+    "telegram_welcome", "telegram_help", "telegram_pick_question", "telegram_all_topics",
 }
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 DEAD_LINK = re.compile(r"click here", re.IGNORECASE)

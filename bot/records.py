@@ -65,6 +65,7 @@ class Reply:
     escalate_to: str | None = None
     reason: str | None = None
     ticket: str | None = None  # the hand-off's ticket code (NG-1042), once one is opened
+    turn: int | None = None  # the stored turn, once the support desk has recorded it (for feedback)
 
     def as_dict(self) -> dict:
         """The reply as the JSON object `neogenesis-bot ask --json` prints."""

@@ -10,13 +10,16 @@ a person is already helping to that person instead of answering them, and record
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from datetime import datetime
 
 from bot.core import SupportBot
 from bot.hours import parse_hours
+from bot.logs import fields
 from bot.records import Message, Reply
 from bot.settings import Settings
+from support import metrics
 from support.contact import find_contact
 from support.state import ConversationState
 from support.store import open_engine
@@ -58,6 +61,29 @@ class SupportDesk:
     def handle(self, message: Message) -> Reply | None:
         """The reply to a message, or None when there is nothing to say: the person is throttled and
         was told so, or their message went to the support person handling their ticket."""
+        started = time.perf_counter()
+        reply = self._handle(message)
+        elapsed = time.perf_counter() - started
+        kind = reply.kind if reply else "none"
+        metrics.MESSAGES.labels(channel=message.channel, kind=kind).inc()
+        metrics.MATCH_SECONDS.observe(elapsed)
+        if reply and reply.kind == "escalate":
+            metrics.ESCALATIONS.labels(reason=reply.reason or "-", region=reply.region).inc()
+        log.info(
+            "message %s",
+            fields(
+                channel=message.channel,
+                region=reply.region if reply else message.region,
+                kind=kind,
+                intent=reply.intent_id if reply else None,
+                score=reply.score if reply else None,
+                ticket=reply.ticket if reply else None,
+                latency_ms=elapsed * 1000,
+            ),
+        )
+        return reply
+
+    def _handle(self, message: Message) -> Reply | None:
         count = self.state.count_message(f"{message.channel}:{message.user_id}")
         region = self.region_for(message)
         message = replace(message, region=region)
@@ -65,27 +91,34 @@ class SupportDesk:
             log.info("throttled a %s user after %d messages this minute", message.channel, count)
             return self.bot.writer.notice("slow_down", region) if count == self.rate_limit + 1 else None
         ticket = self.tickets.active_for(message.thread) if self.tickets else None
+        reply = None
         if ticket and ticket.status == "awaiting_contact":
             reply = self._take_contact(ticket, message)
         elif ticket and ticket.support_channel:
             self.tickets.customer_said(ticket, message.text)  # type: ignore[union-attr]
             self.state.record_turn(message, message.thread, Reply("escalate", "(to the support team)", region, ticket=ticket.code))
             return None
-        else:
+        if reply is None:
             reply = self.bot.reply(message)
-            if reply.kind == "escalate" and self.tickets:
+            if reply.kind == "escalate" and self.tickets and self.tickets.routing.delivers:
                 reply = self._hand_off(message, reply)
-        self.state.record_turn(message, message.thread, reply)
-        return reply
+        return replace(reply, turn=self.state.record_turn(message, message.thread, reply))
 
     def choose(self, intent_id: str, message: Message) -> Reply:
         """The reply when a person picks a suggested question (a button, a number)."""
         message = replace(message, region=self.region_for(message), text=message.text or f"[picked] {intent_id}")
         reply = self.bot.answer(intent_id, message.region)
-        if reply.kind == "escalate" and self.tickets:
+        if reply.kind == "escalate" and self.tickets and self.tickets.routing.delivers:
             reply = self._hand_off(message, reply)
-        self.state.record_turn(message, message.thread, reply)
-        return reply
+        metrics.MESSAGES.labels(channel=message.channel, kind=reply.kind).inc()
+        return replace(reply, turn=self.state.record_turn(message, message.thread, reply))
+
+    def feedback(self, message: Message, turn_id: int, helpful: bool) -> bool:
+        """Record a "Helpful? Yes / No" vote from the person whose turn it was."""
+        recorded = self.state.record_verdict(turn_id, message.user_id, helpful)
+        if recorded:
+            metrics.FEEDBACK.labels(helpful="yes" if helpful else "no").inc()
+        return recorded
 
     def set_region(self, message: Message, region: str) -> Reply:
         """Remember a person's region choice; the reply confirms it (or lists the regions)."""
@@ -130,7 +163,9 @@ class SupportDesk:
             return self._handoff_reply(reply, ticket, "ask_contact")
         return self._handoff_reply(reply, ticket, "handoff_ticket")
 
-    def _take_contact(self, ticket: Ticket, message: Message) -> Reply:
+    def _take_contact(self, ticket: Ticket, message: Message) -> Reply | None:
+        """The answer to "how can we reach you?"; None when the person moved on to something else
+        (a new question gets its answer, and the unfinished hand-off is dropped)."""
         assert self.tickets is not None
         if message.text.strip().lower().strip(".!") in CANCEL_WORDS:
             self.tickets.cancel(ticket)
@@ -138,6 +173,10 @@ class SupportDesk:
             return self.bot.writer.notice("contact_cancelled", ticket.region, kind="social")
         contact = find_contact(message.text)
         if contact is None:
+            if self.bot.decide(message.text).kind in ("answer", "handoff", "social"):
+                self.tickets.cancel(ticket)
+                log.info("hand-off %s dropped: the customer moved on", ticket.code)
+                return None
             return self.bot.writer.notice("contact_invalid", ticket.region)
         opened = self.tickets.provide_contact(ticket, contact)
         log.info("hand-off %s opened with a contact", opened.code)

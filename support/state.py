@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -60,9 +60,10 @@ class ConversationState:
         with self.engine.begin() as connection:
             return connection.execute(statement).scalar_one()
 
-    def record_turn(self, message: Message, conversation: str, reply: Reply) -> None:
+    def record_turn(self, message: Message, conversation: str, reply: Reply) -> int:
+        """Store one turn; returns its id."""
         with self.engine.begin() as connection:
-            connection.execute(
+            return connection.execute(
                 turns.insert().values(
                     channel=message.channel,
                     conversation=conversation,
@@ -73,9 +74,17 @@ class ConversationState:
                     intent=reply.intent_id,
                     score=reply.score,
                     reply=reply.text[:4000],
+                    ticket=reply.ticket,
                     created_at=self.clock(),
                 )
-            )
+            ).inserted_primary_key[0]
+
+    def record_verdict(self, turn_id: int, user_id: str, helpful: bool) -> bool:
+        """A person's "Helpful?" vote on their own turn; False if the turn is not theirs."""
+        with self.engine.begin() as connection:
+            return connection.execute(
+                update(turns).where(turns.c.id == turn_id, turns.c.user_id == user_id).values(helpful=helpful)
+            ).rowcount == 1
 
     def recent_turns(self, conversation: str, limit: int = 10) -> list[dict]:
         """The last `limit` turns of a conversation, oldest first."""

@@ -14,6 +14,7 @@ from typing import Callable
 
 import platformdirs
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Engine,
@@ -82,6 +83,8 @@ turns = Table(
     Column("score", Float),
     Column("reply", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("ticket", String(20)),
+    Column("helpful", Boolean),  # the person's verdict from the "Helpful?" buttons, if they gave one
 )
 
 
@@ -195,7 +198,7 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def migrate(engine: Engine) -> int:
+def migrate(engine: Engine, migrations: tuple[Callable[[Connection], None], ...] = MIGRATIONS) -> int:
     """Apply the migrations this database has not had; returns the schema version."""
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
@@ -205,12 +208,12 @@ def migrate(engine: Engine) -> int:
         if current is None:
             connection.execute(schema_version.insert().values(version=0))
             current = 0
-        for version in range(current + 1, len(MIGRATIONS) + 1):
+        for version in range(current + 1, len(migrations) + 1):
             log.info("upgrading the database schema to version %d", version)
-            MIGRATIONS[version - 1](connection)
-        if current < len(MIGRATIONS):
-            connection.execute(schema_version.update().values(version=len(MIGRATIONS)))
-        return len(MIGRATIONS)
+            migrations[version - 1](connection)
+        if current < len(migrations):
+            connection.execute(schema_version.update().values(version=len(migrations)))
+        return max(current, len(migrations))
 
 
 def describe(engine: Engine) -> str:

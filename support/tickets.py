@@ -43,6 +43,11 @@ class Routing:
         """Whether support can answer through the bot (a support channel in Slack)."""
         return bool(self.support_channel)
 
+    @property
+    def delivers(self) -> bool:
+        """Whether a ticket reaches anyone (by email or in Slack); if not, people write in themselves."""
+        return self.email or self.relays
+
 
 @dataclass(frozen=True)
 class Ticket:
