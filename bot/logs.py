@@ -20,11 +20,16 @@ class MaskContacts(logging.Filter):
 
 
 def setup_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(MaskContacts())
+    """Log to stderr, contacts masked. Inside a host that already logs (a test runner, an embedding
+    app) its handlers stay and only get the masking."""
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    for handler in root.handlers:
+        if not any(isinstance(f, MaskContacts) for f in handler.filters):
+            handler.addFilter(MaskContacts())
     root.setLevel(level.upper())
     for noisy in ("httpx", "httpcore", "urllib3", "aiosmtpd", "mail.log"):  # request lines can carry tokens
         logging.getLogger(noisy).setLevel(logging.WARNING)

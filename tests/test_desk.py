@@ -70,6 +70,18 @@ def test_the_database_file_lives_in_the_data_folder_and_migrates_once(tmp_path):
     assert migrate(engine) == migrate(engine)
 
 
+def test_an_older_database_is_upgraded_by_the_bot_itself(tmp_path):
+    from sqlalchemy import create_engine, inspect
+
+    from support.store import MIGRATIONS
+
+    engine = create_engine(database_url(None, str(tmp_path)))
+    assert migrate(engine, MIGRATIONS[:1]) == 1
+    assert "tickets" not in inspect(engine).get_table_names()
+    assert migrate(engine) == len(MIGRATIONS)
+    assert {"tickets", "ticket_messages", "deliveries", "turns"} <= set(inspect(engine).get_table_names())
+
+
 def test_heroku_style_postgres_urls_use_psycopg():
     assert database_url("postgres://u:p@h:5432/db") == "postgresql+psycopg://u:p@h:5432/db"
     assert database_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"

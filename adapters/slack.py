@@ -1,0 +1,342 @@
+"""Slack adapter: resellers ask in the brand's Slack workspace and the support desk answers.
+
+Two converters and one call, like Bolt's own adapters: a Slack event becomes the core's `Message`,
+the `SupportDesk` answers it, and `adapters.slack_render` turns the `Reply` into Block Kit. Nothing
+about answers lives here. The bot answers
+
+- a mention in a channel, in the message's thread;
+- a direct message;
+- `/neogenesis <question>`, privately to the asker (`/neogenesis region AU` sets their region);
+- a reply in a thread the bot has already answered in;
+- a click on a suggested question, where the button is.
+
+HTTP mode serves the Events API at POST /slack/events under uvicorn (`routes()` and `lifespan` let a
+larger Starlette app mount it); Socket Mode runs instead when SLACK_APP_TOKEN is set. Bolt checks each
+request's signature (missing, wrong or more than five minutes old: 401). Events are acknowledged at
+once and answered afterwards; a repeated delivery of an event (Slack retries after three seconds) is
+acknowledged and dropped by event id, and a question that arrives twice (a mention is also a message
+event) is answered once. The bot never answers itself or another bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from typing import AsyncIterator, Awaitable, Callable, Mapping
+
+import aiohttp
+from slack_bolt import BoltResponse
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncBoltRequest
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, async_default_handlers
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.slack_render import ASK_ACTION_PREFIX, notice_message, reply_message
+from bot.records import Message, Reply
+from bot.settings import Settings, SettingsError
+from support.desk import SupportDesk
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+COMMAND = "/neogenesis"
+ASK_ACTION = re.compile(rf"^{ASK_ACTION_PREFIX}_\d+$")
+ANSWERED_SUBTYPES = {None, "thread_broadcast", "file_share"}  # a person wrote it; edits, joins and bots are not questions
+REFUSED_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+SLACK_MARKUP = re.compile(r"<([^<>]*)>")
+
+Sender = Callable[[str, list[dict]], Awaitable[None]]  # posts (text, blocks) somewhere
+
+
+class SlackAdapter:
+    """Holds the Bolt app, the desk and the Web API client; its listeners convert, call and render."""
+
+    def __init__(self, desk: SupportDesk, client: AsyncWebClient, signing_secret: str = "", region: str | None = None) -> None:
+        self.desk = desk
+        self.client = client
+        self.region = region  # the workspace's; a person's own choice (/neogenesis region) wins in the desk
+        self.identity: dict | None = None
+        self.app = AsyncApp(client=client, signing_secret=signing_secret, name="neogenesis-slack")
+        self.app.middleware(self.drop_repeated_events)
+        self.app.event("app_mention")(self.on_mention)
+        self.app.event("message")(self.on_message)
+        self.app.command(COMMAND)(self.on_command)
+        self.app.action(ASK_ACTION)(self.on_button)
+        self.handler = AsyncSlackRequestHandler(self.app)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, desk: SupportDesk | None = None) -> SlackAdapter:
+        """The adapter on the configured desk (or `desk`), token, signing secret and region."""
+        return cls(
+            desk or SupportDesk.from_settings(settings),
+            web_client(settings),
+            settings.get("SLACK_SIGNING_SECRET") or "",
+            settings.get("SLACK_REGION") or settings.default_region,
+        )
+
+    # -- serving ------------------------------------------------------------------------------
+
+    def routes(self) -> list[Route]:
+        """The Events API endpoint (events, slash commands and button clicks all arrive here)."""
+        return [Route(EVENTS_PATH, self.handle_http, methods=["POST"])]
+
+    def asgi_app(self) -> Starlette:
+        """A Starlette app serving `routes()`, with `lifespan`."""
+        return Starlette(routes=self.routes(), lifespan=self.lifespan)
+
+    async def handle_http(self, request: Request) -> Response:
+        """One HTTP request from Slack, through Bolt (signature check, ack, listeners)."""
+        return await self.handler.handle(request)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: object = None) -> AsyncIterator[None]:
+        """Start-up for a host app: checks the token once; nothing needs closing afterwards."""
+        await self.startup()
+        yield
+
+    async def startup(self) -> None:
+        """Ask Slack who the bot is (once); a refused token or unreachable API is a settings problem."""
+        if self.identity is not None:
+            return
+        try:
+            identity = await self.client.auth_test()
+        except SlackApiError as error:
+            code = error.response.get("error")
+            if code in REFUSED_TOKEN:
+                raise SettingsError(f"SLACK_BOT_TOKEN was refused by Slack ({code})") from None
+            raise
+        except aiohttp.ClientError as error:
+            raise SettingsError(f"cannot reach the Slack Web API at {self.client.base_url} ({error}); check SLACK_API_URL") from None
+        self.identity = dict(identity.data)  # type: ignore[arg-type]
+        log.info("Slack: answering as @%s in %s, region %s", self.identity.get("user"), self.identity.get("team"), self.region)
+
+    async def run_socket_mode(self, app_token: str) -> None:
+        """Answer over Socket Mode (no public URL needed) until cancelled."""
+        await self.startup()
+        handler = AsyncSocketModeHandler(self.app, app_token)
+        try:
+            await handler.connect_async()
+            log.info("Slack: connected over Socket Mode")
+            await asyncio.Event().wait()
+        finally:
+            await handler.close_async()
+
+    # -- listeners ----------------------------------------------------------------------------
+
+    async def drop_repeated_events(self, body: dict, request: AsyncBoltRequest, next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
+        """Acknowledge and drop an event already taken: Slack retries one it thinks went unanswered."""
+        event_id = body.get("event_id")
+        if body.get("type") == "event_callback" and event_id:
+            if not await asyncio.to_thread(self.desk.first_time, "slack-event", event_id):
+                retry = request.headers.get("x-slack-retry-num", ["-"])[0]
+                log.info("dropped a repeated delivery of Slack event %s (retry %s)", event_id, retry)
+                return BoltResponse(status=200, body="")
+        return await next()
+
+    async def on_mention(self, event: dict, body: dict, context: AsyncBoltContext) -> None:
+        """`@bot question` in a channel: answer in the message's thread."""
+        if is_from_a_person(event):
+            await self.answer(event, thread_of(event), body.get("event_id"), context.bot_user_id)
+
+    async def on_message(self, event: dict, body: dict, context: AsyncBoltContext) -> None:
+        """A direct message, a mention, or a reply in a thread the bot is in; other chatter is not ours."""
+        if not is_from_a_person(event):
+            return
+        if event.get("channel_type") == "im" or mentions(event.get("text") or "", context.bot_user_id):
+            await self.answer(event, thread_of(event), body.get("event_id"), context.bot_user_id)
+        elif is_thread_reply(event) and await self.is_in_thread(event["channel"], event["thread_ts"]):
+            await self.answer(event, event["thread_ts"], body.get("event_id"), context.bot_user_id)
+
+    async def on_command(self, ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
+        """`/neogenesis <question>`, answered privately; `/neogenesis region AU` sets the region."""
+        await ack()  # within Slack's three seconds; the answer follows through the response URL
+        send = privately(respond)
+        words = (command.get("text") or "").split()
+        message = Message(plain_text(command.get("text") or ""), command["user_id"], "slack", self.region)
+        try:
+            if words and words[0].lower() == "region":
+                reply = await asyncio.to_thread(self.desk.set_region, message, " ".join(words[1:]))
+                await send(*reply_message(reply, self.messages))
+            elif (reply := await asyncio.to_thread(self.desk.handle, message)) is not None:  # None: throttled, already told
+                await send(*reply_message(reply, self.messages, asked=message.text))
+        except Exception:
+            log.exception("could not answer %s in %s (trigger %s)", COMMAND, command.get("channel_id"), command.get("trigger_id"))
+            await self.apologise(send)
+
+    async def on_button(self, ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond) -> None:
+        """A suggested question clicked: answer it in the button's thread (privately if it was private)."""
+        await ack()
+        picked = (action.get("text") or {}).get("text") or ""
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
+        held_by = body.get("message")
+        if held_by is None or container.get("is_ephemeral"):  # Slack sends no copy of a private message
+            send, conversation = privately(respond), None
+        else:
+            thread_ts = thread_of({**held_by, "channel": channel})
+            send, conversation = in_thread(self.client, channel, thread_ts), conversation_key(channel, thread_ts)
+        message = Message(picked, body["user"]["id"], "slack", self.region, conversation)
+        try:
+            reply = await asyncio.to_thread(self.desk.choose, action.get("value") or "", message)
+            await send(*reply_message(reply, self.messages, asked=picked))
+        except Exception:
+            log.exception("could not answer a click on %r in %s (action %s)", action.get("value"), channel, action.get("action_ts"))
+            await self.apologise(send)
+
+    # -- the work -----------------------------------------------------------------------------
+
+    async def answer(self, event: dict, thread_ts: str | None, event_id: str | None, bot_user_id: str | None) -> None:
+        """Answer one message once, in `thread_ts` (None: at the top of a direct message)."""
+        channel = event["channel"]
+        send = in_thread(self.client, channel, thread_ts)
+        try:
+            if not await asyncio.to_thread(self.desk.first_time, "slack-message", f"{channel}:{event['ts']}"):
+                return  # the same message, delivered as a mention and as a message event
+            message = to_message(event, bot_user_id, self.region, conversation_key(channel, thread_ts))
+            if (reply := await asyncio.to_thread(self.desk.handle, message)) is not None:  # None: throttled, already told
+                await send(*reply_message(reply, self.messages))
+        except Exception:
+            log.exception("could not answer Slack event %s in %s", event_id, channel)
+            await self.apologise(send)
+
+    async def send_reply(self, channel: str, thread_ts: str | None, reply: Reply, asked: str | None = None) -> str:
+        """Post a core `Reply` as Block Kit in a thread (None: top level); returns the new message's ts."""
+        return await post_in_thread(self.client, channel, thread_ts, *reply_message(reply, self.messages, asked))
+
+    async def apologise(self, send: Sender) -> None:
+        """Tell the person something went wrong (never how); a failure here is only logged."""
+        try:
+            await send(*notice_message(self.messages["apology"]))
+        except Exception:
+            log.exception("could not send the apology either")
+
+    async def is_in_thread(self, channel: str, thread_ts: str) -> bool:
+        """Whether the bot has answered in this thread before (its turns are recorded per thread)."""
+        return bool(await asyncio.to_thread(self.desk.state.recent_turns, conversation_key(channel, thread_ts), 1))
+
+    @property
+    def messages(self) -> Mapping[str, str]:
+        return self.desk.bot.catalogue.messages
+
+
+async def post_in_thread(client: AsyncWebClient, channel: str, thread_ts: str | None, text: str, blocks: list[dict] | None = None) -> str:
+    """Post mrkdwn `text` (already escaped) and `blocks` in a thread, or at the top when `thread_ts` is
+    None; returns the message's ts. Rate-limited calls are retried by the client per Retry-After."""
+    response = await client.chat_postMessage(
+        channel=channel, thread_ts=thread_ts, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+    )
+    return response["ts"]
+
+
+def in_thread(client: AsyncWebClient, channel: str, thread_ts: str | None) -> Sender:
+    """A sender posting in a thread, for everyone in the channel to see."""
+
+    async def send(text: str, blocks: list[dict]) -> None:
+        await post_in_thread(client, channel, thread_ts, text, blocks)
+
+    return send
+
+
+def privately(respond: AsyncRespond) -> Sender:
+    """A sender answering only the person who asked (an ephemeral message, via the response URL)."""
+
+    async def send(text: str, blocks: list[dict]) -> None:
+        await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+    return send
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client: SLACK_BOT_TOKEN, SLACK_API_URL, and retries on 429 per Retry-After."""
+    base_url = settings.get("SLACK_API_URL") or "https://slack.com/api/"
+    return AsyncWebClient(
+        token=settings.get("SLACK_BOT_TOKEN"),
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+
+
+# -- converting Slack to the core -----------------------------------------------------------------
+
+
+def to_message(event: dict, bot_user_id: str | None, region: str | None, conversation: str) -> Message:
+    """A Slack message event as the core's `Message`: plain words, one conversation per thread."""
+    return Message(plain_text(event.get("text") or "", bot_user_id), event["user"], "slack", region, conversation)
+
+
+def plain_text(text: str, bot_user_id: str | None = None) -> str:
+    """Slack's message markup as the plain words a person typed: the bot's mention dropped, other
+    mentions and links as their names, `&amp;` `&lt;` `&gt;` as the characters."""
+
+    def words(markup: re.Match[str]) -> str:
+        target, _, label = markup.group(1).partition("|")
+        if target.startswith("@"):
+            return "" if target[1:] == bot_user_id else (label and f"@{label}") or ""
+        if target.startswith("#"):
+            return f"#{label}" if label else ""
+        if target.startswith("!"):
+            return label or "@" + target[1:].split("^")[0]
+        return label or target.removeprefix("mailto:")
+
+    plain = SLACK_MARKUP.sub(words, text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return re.sub(r"[ \t]{2,}", " ", plain).strip()  # a dropped mention leaves no gap
+
+
+def mentions(text: str, bot_user_id: str | None) -> bool:
+    """Whether Slack markup `text` mentions the bot (`<@U123>` or `<@U123|name>`)."""
+    return bool(bot_user_id) and re.search(rf"<@{re.escape(bot_user_id or '')}(\|[^>]*)?>", text) is not None
+
+
+def is_from_a_person(event: dict) -> bool:
+    """A new message a person wrote: not a bot's, not an edit, a join or a deletion."""
+    return bool(event.get("user")) and not event.get("bot_id") and event.get("subtype") in ANSWERED_SUBTYPES
+
+
+def is_thread_reply(event: dict) -> bool:
+    return bool(event.get("thread_ts")) and event.get("thread_ts") != event.get("ts")
+
+
+def thread_of(message: dict) -> str | None:
+    """Where to answer a message: its thread; a top-level direct message gets a top-level answer."""
+    if message.get("thread_ts"):
+        return message["thread_ts"]
+    return None if is_direct(message.get("channel") or "") else message.get("ts")
+
+
+def is_direct(channel: str) -> bool:
+    return channel.startswith("D")  # direct-message channel ids start with D
+
+
+def conversation_key(channel: str, thread_ts: str | None) -> str:
+    """The core's conversation for a thread (or a whole direct message)."""
+    return f"slack:{channel}:{thread_ts}" if thread_ts else f"slack:{channel}"
+
+
+# -- running ----------------------------------------------------------------------------------------
+
+
+def main(settings: Settings) -> int:
+    """Run the Slack app until stopped: Socket Mode with SLACK_APP_TOKEN, else the Events API on $PORT."""
+    import uvicorn  # only the HTTP mode needs it
+
+    app_token = settings.get("SLACK_APP_TOKEN")
+    settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if app_token else "SLACK_SIGNING_SECRET")
+    slack = SlackAdapter.from_settings(settings)
+    if app_token:
+        asyncio.run(slack.run_socket_mode(app_token))
+        return 0
+    asyncio.run(slack.startup())  # a refused token stops here, with one line, before serving
+    port = int(settings.get("PORT") or 8000)
+    log.info("Slack: serving the Events API at http://0.0.0.0:%d%s", port, EVENTS_PATH)
+    uvicorn.run(slack.asgi_app(), host="0.0.0.0", port=port, log_config=None)
+    return 0
