@@ -45,6 +45,12 @@ class Delivery:
     key: str
     payload: dict
     attempts: int
+    retaken: bool = False  # claimed after another claim expired: an earlier send may have got through
+
+    @property
+    def may_have_been_sent(self) -> bool:
+        """Whether a sender that can check should look for an earlier copy before sending again."""
+        return self.retaken or self.attempts > 0
 
 
 Sender = Callable[[Delivery], Union[None, Awaitable[None]]]
@@ -81,7 +87,10 @@ class Outbox:
                     .where(deliveries.c.id.in_([row["id"] for row in rows]))
                     .values(status="sending", claimed_by=worker, claimed_until=now + self.lease)
                 )
-        return [Delivery(r["id"], r["ticket_id"], r["kind"], r["key"], json.loads(r["payload"]), r["attempts"]) for r in rows]
+        return [
+            Delivery(r["id"], r["ticket_id"], r["kind"], r["key"], json.loads(r["payload"]), r["attempts"], r["status"] == "sending")
+            for r in rows
+        ]
 
     def mark_sent(self, delivery: Delivery, worker: str) -> bool:
         """Settle a sent delivery; False if this worker's claim had been taken over meanwhile."""
