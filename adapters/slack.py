@@ -42,6 +42,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.slack_render import ASK_ACTION_PREFIX, notice_message, reply_message
+from adapters.slack_support import SupportChannel
 from bot.records import Message, Reply
 from bot.settings import Settings, SettingsError
 from support.desk import SupportDesk
@@ -61,7 +62,14 @@ Sender = Callable[[str, list[dict]], Awaitable[None]]  # posts (text, blocks) so
 class SlackAdapter:
     """Holds the Bolt app, the desk and the Web API client; its listeners convert, call and render."""
 
-    def __init__(self, desk: SupportDesk, client: AsyncWebClient, signing_secret: str = "", region: str | None = None) -> None:
+    def __init__(
+        self,
+        desk: SupportDesk,
+        client: AsyncWebClient,
+        signing_secret: str = "",
+        region: str | None = None,
+        support_channel: str | None = None,
+    ) -> None:
         self.desk = desk
         self.client = client
         self.region = region  # the workspace's; a person's own choice (/neogenesis region) wins in the desk
@@ -72,6 +80,9 @@ class SlackAdapter:
         self.app.event("message")(self.on_message)
         self.app.command(COMMAND)(self.on_command)
         self.app.action(ASK_ACTION)(self.on_button)
+        self.support = SupportChannel(desk, client, support_channel) if support_channel and desk.tickets else None
+        if self.support:
+            self.support.register(self.app)
         self.handler = AsyncSlackRequestHandler(self.app)
 
     @classmethod
@@ -82,6 +93,7 @@ class SlackAdapter:
             web_client(settings),
             settings.get("SLACK_SIGNING_SECRET") or "",
             settings.get("SLACK_REGION") or settings.default_region,
+            settings.get("SLACK_SUPPORT_CHANNEL"),
         )
 
     # -- serving ------------------------------------------------------------------------------
@@ -152,6 +164,8 @@ class SlackAdapter:
         """A direct message, a mention, or a reply in a thread the bot is in; other chatter is not ours."""
         if not is_from_a_person(event):
             return
+        if self.support and await self.support.on_thread_reply(event):
+            return  # the support team answering a ticket, not a question for the bot
         if event.get("channel_type") == "im" or mentions(event.get("text") or "", context.bot_user_id):
             await self.answer(event, thread_of(event), body.get("event_id"), context.bot_user_id)
         elif is_thread_reply(event) and await self.is_in_thread(event["channel"], event["thread_ts"]):
@@ -202,7 +216,7 @@ class SlackAdapter:
         try:
             if not await asyncio.to_thread(self.desk.first_time, "slack-message", f"{channel}:{event['ts']}"):
                 return  # the same message, delivered as a mention and as a message event
-            message = to_message(event, bot_user_id, self.region, conversation_key(channel, thread_ts))
+            message = to_message(event, bot_user_id, self.region, conversation_key(channel, thread_ts), self.workspace)
             if (reply := await asyncio.to_thread(self.desk.handle, message)) is not None:  # None: throttled, already told
                 await send(*reply_message(reply, self.messages))
         except Exception:
@@ -227,6 +241,11 @@ class SlackAdapter:
     @property
     def messages(self) -> Mapping[str, str]:
         return self.desk.bot.catalogue.messages
+
+    @property
+    def workspace(self) -> str | None:
+        """The workspace's name, for whoever picks up a hand-off."""
+        return (self.identity or {}).get("team")
 
 
 async def post_in_thread(client: AsyncWebClient, channel: str, thread_ts: str | None, text: str, blocks: list[dict] | None = None) -> str:
@@ -269,9 +288,10 @@ def web_client(settings: Settings) -> AsyncWebClient:
 # -- converting Slack to the core -----------------------------------------------------------------
 
 
-def to_message(event: dict, bot_user_id: str | None, region: str | None, conversation: str) -> Message:
+def to_message(event: dict, bot_user_id: str | None, region: str | None, conversation: str, workspace: str | None = None) -> Message:
     """A Slack message event as the core's `Message`: plain words, one conversation per thread."""
-    return Message(plain_text(event.get("text") or "", bot_user_id), event["user"], "slack", region, conversation)
+    text = plain_text(event.get("text") or "", bot_user_id)
+    return Message(text, event["user"], "slack", region, conversation, user_name=f"<@{event['user']}>", workspace=workspace)
 
 
 def plain_text(text: str, bot_user_id: str | None = None) -> str:
@@ -323,6 +343,15 @@ def conversation_key(channel: str, thread_ts: str | None) -> str:
 
 
 # -- running ----------------------------------------------------------------------------------------
+
+
+def delivery_senders(settings: Settings, desk: SupportDesk) -> dict:
+    """For the delivery worker: tickets posted in the support channel, customers' messages into their
+    ticket's thread, and support replies relayed to resellers (needs SLACK_SUPPORT_CHANNEL)."""
+    channel = settings.get("SLACK_SUPPORT_CHANNEL")
+    if not channel or desk.tickets is None:
+        return {}
+    return SupportChannel(desk, web_client(settings), channel).senders()
 
 
 def main(settings: Settings) -> int:

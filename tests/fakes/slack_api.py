@@ -85,6 +85,7 @@ class FakeSlackAPI:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fake-slack-api", daemon=True)
         self._runner: web.AppRunner | None = None
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> what was posted there, oldest first
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -177,6 +178,7 @@ class FakeSlackAPI:
     async def _serve(self) -> None:
         app = web.Application()
         app.router.add_post("/api/{method}", self._web_api)
+        app.router.add_get("/api/{method}", self._web_api)  # some methods (conversations.history) are GETs
         app.router.add_post("/response/{name}", self._response_url)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
@@ -223,7 +225,28 @@ class FakeSlackAPI:
                        "text": params.get("text"), "blocks": params.get("blocks")}
             if params.get("thread_ts"):
                 message["thread_ts"] = params["thread_ts"]
+            metadata = params.get("metadata")
+            if metadata:
+                message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+            with self._changed:
+                self.messages.setdefault(params.get("channel"), []).append(message)
             return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
+        if method == "chat.update":
+            with self._changed:
+                for message in self.messages.get(params.get("channel"), []):
+                    if message["ts"] == params.get("ts"):
+                        message.update(text=params.get("text"), blocks=params.get("blocks"))
+                        return {"ok": True, "channel": params.get("channel"), "ts": message["ts"]}
+            return {"ok": False, "error": "message_not_found"}
+        if method in ("conversations.history", "conversations.replies"):
+            with self._changed:
+                posted = list(self.messages.get(params.get("channel"), []))
+            if method == "conversations.replies":
+                posted = [m for m in posted if m["ts"] == params.get("ts") or m.get("thread_ts") == params.get("ts")]
+            else:
+                posted = [m for m in reversed(posted) if not m.get("thread_ts")]
+            include = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+            return {"ok": True, "messages": [m if include else {k: v for k, v in m.items() if k != "metadata"} for m in posted]}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{1700000000 + next(self._timestamps)}.000200"}
         if method == "apps.connections.open":
@@ -255,7 +278,7 @@ async def _params(request: web.Request) -> dict[str, Any]:
         return dict(await request.json())
     params: dict[str, Any] = dict(await request.post())
     params.update(request.query)
-    for name in ("blocks", "attachments"):
+    for name in ("blocks", "attachments", "metadata"):
         if isinstance(params.get(name), str):
             params[name] = json.loads(params[name])
     return params
