@@ -22,7 +22,7 @@ import re
 import signal
 import socket
 from collections import Counter
-from typing import Any, Awaitable, Callable, Iterable, Iterator
+from typing import Any, Awaitable, Callable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
@@ -61,6 +61,7 @@ from adapters.telegram_render import (
     split_text,
     topics_keyboard,
 )
+from bot.logs import hide_secrets
 from bot.records import Message, Reply
 from bot.settings import Settings, SettingsError
 from support.desk import SupportDesk
@@ -472,7 +473,7 @@ def main(settings: Settings) -> int:
         settings.require("TELEGRAM_WEBHOOK_SECRET")
         if not WEBHOOK_SECRET.match(secret or ""):
             raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be 1-256 letters, digits, _ or - (what Telegram accepts)")
-    _hide_in_logs(token.partition(":")[2], secret)  # the part after the colon is the secret one
+    hide_secrets(token, token.partition(":")[2], secret)  # the part after the colon is the secret one
     application = build_application(settings, SupportDesk.from_settings(settings))
     api_url = settings.get("TELEGRAM_API_URL")
     try:
@@ -531,33 +532,3 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
-
-
-class _HideSecrets(logging.Filter):
-    """Masks secrets in every log line: httpx logs request URLs, and the bot token is part of each."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
-            record.msg, record.args = self._mask(message), ()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self._mask(record.exc_text)
-        return True
-
-    def _mask(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "****")
-        return text
-
-
-def _hide_in_logs(*secrets: str | None) -> None:
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request, with the token in its URL
-    hide = _HideSecrets(s for s in secrets if s)
-    for handler in logging.getLogger().handlers:
-        handler.filters.insert(0, hide)  # first, before any filter that rewrites the line

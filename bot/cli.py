@@ -22,7 +22,7 @@ from typing import Sequence
 
 from bot.core import SupportBot
 from bot.loading import CatalogueError
-from bot.logs import setup_logging
+from bot.logs import hide_secrets, setup_logging
 from bot.records import Message
 from bot.settings import Settings, SettingsError
 from dotenv import load_dotenv
@@ -42,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         setup_logging(settings.get("BOT_LOG_LEVEL") or "INFO")
+        hide_secrets(*settings.secret_values())
         return args.run(args, settings)
     except (SettingsError, UsageError) as error:
         print(f"neogenesis-bot: {error}", file=sys.stderr)

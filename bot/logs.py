@@ -19,6 +19,38 @@ class MaskContacts(logging.Filter):
         return True
 
 
+class HideSecrets(logging.Filter):
+    """Masks secret values (tokens, passwords) wherever they appear: httpx logs request URLs, and a
+    Telegram bot token is part of every one; a traceback may quote a connection string."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            record.msg, record.args = self._mask(message), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._mask(record.exc_text)
+        return True
+
+    def _mask(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "****")
+        return text
+
+
+def hide_secrets(*secrets: str | None) -> None:
+    """Mask these values in every log line from now on (first, before anything rewrites the line)."""
+    values = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+    if values:
+        for handler in logging.getLogger().handlers:
+            handler.filters.insert(0, HideSecrets(values))
+
+
 def setup_logging(level: str = "INFO") -> None:
     """Log to stderr, contacts masked. Inside a host that already logs (a test runner, an embedding
     app) its handlers stay and only get the masking."""

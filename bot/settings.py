@@ -159,6 +159,18 @@ class Settings:
             return f"{parts.scheme}://{user}{host}{port}{parts.path}"
         return "****"
 
+    def secret_values(self) -> list[str]:
+        """Every secret that is set, and the password inside any secret URL, for log masking."""
+        values = []
+        for setting in SETTINGS:
+            value = self.get(setting.name)
+            if setting.secret and value:
+                values.append(value)
+                password = urlsplit(value).password
+                if password:
+                    values.append(password)
+        return values
+
     @property
     def default_region(self) -> str:
         return (self.get("BOT_DEFAULT_REGION") or "US").upper()
