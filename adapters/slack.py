@@ -41,7 +41,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.slack_render import ASK_ACTION_PREFIX, notice_message, reply_message
+from adapters.slack_render import ASK_ACTION_PREFIX, HELPFUL, NOT_HELPFUL, notice_message, reply_message
 from adapters.slack_support import SupportChannel
 from bot.records import Message, Reply
 from bot.settings import Settings, SettingsError
@@ -80,6 +80,7 @@ class SlackAdapter:
         self.app.event("message")(self.on_message)
         self.app.command(COMMAND)(self.on_command)
         self.app.action(ASK_ACTION)(self.on_button)
+        self.app.action(re.compile(f"^({HELPFUL}|{NOT_HELPFUL})$"))(self.on_feedback)
         self.support = SupportChannel(desk, client, support_channel) if support_channel and desk.tickets else None
         if self.support:
             self.support.register(self.app)
@@ -206,6 +207,18 @@ class SlackAdapter:
         except Exception:
             log.exception("could not answer a click on %r in %s (action %s)", action.get("value"), channel, action.get("action_ts"))
             await self.apologise(send)
+
+    async def on_feedback(self, ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond) -> None:
+        """"Helpful? Yes / No" under an answer: recorded, and thanked privately."""
+        await ack()
+        turn = action.get("value") or ""
+        if turn.isdigit():
+            message = Message("", body["user"]["id"], "slack", self.region)
+            await asyncio.to_thread(self.desk.feedback, message, int(turn), action.get("action_id") == HELPFUL)
+        try:
+            await privately(respond)(*notice_message(self.messages["feedback_thanks"]))
+        except Exception:
+            log.exception("could not thank for feedback (action %s)", action.get("action_ts"))
 
     # -- the work -----------------------------------------------------------------------------
 

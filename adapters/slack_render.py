@@ -13,6 +13,7 @@ from typing import Mapping
 from bot.records import Option, Reply
 
 ASK_ACTION_PREFIX = "ask_intent"
+HELPFUL, NOT_HELPFUL = "feedback_yes", "feedback_no"
 SECTION_LIMIT = 3000  # characters in one section's text
 BUTTON_LIMIT = 75  # characters in a button's label
 
@@ -40,6 +41,8 @@ def reply_message(reply: Reply, messages: Mapping[str, str], asked: str | None =
         blocks.append(_buttons("related", reply.related))
     if reply.kind == "escalate" and reply.escalate_to:
         blocks.append(_context(f":email: {escape(reply.escalate_to)}"))
+    if reply.kind == "answer" and reply.turn is not None:
+        blocks.append(_feedback(reply.turn, messages))
     return escape(reply.text), blocks
 
 
@@ -88,6 +91,18 @@ def _buttons(block_id: str, options: tuple[Option, ...]) -> dict:
                 "value": option.intent_id,
             }
             for number, option in enumerate(options, start=1)
+        ],
+    }
+
+
+def _feedback(turn: int, messages: Mapping[str, str]) -> dict:
+    """ "Helpful? Yes / No" under an answer; the value is the stored turn the vote is about."""
+    return {
+        "type": "actions",
+        "block_id": "feedback",
+        "elements": [
+            {"type": "button", "action_id": action, "text": {"type": "plain_text", "text": messages[key], "emoji": True}, "value": str(turn)}
+            for action, key in ((HELPFUL, "feedback_yes"), (NOT_HELPFUL, "feedback_no"))
         ],
     }
 

@@ -49,6 +49,7 @@ from telegram.ext import (
 
 from adapters.telegram_render import (
     CATEGORY,
+    FEEDBACK,
     QUESTION,
     REGION,
     TOPICS,
@@ -60,6 +61,7 @@ from adapters.telegram_render import (
     reply_text,
     split_text,
     topics_keyboard,
+    without_feedback,
 )
 from bot.logs import hide_secrets
 from bot.records import Message, Reply
@@ -203,13 +205,16 @@ async def button(update: Update, context: Context) -> None:
     """A button press: acknowledged at once, then a question answered, a topic opened, a region set."""
     query = update.callback_query
     assert query is not None
+    desk = desk_of(context)
+    catalogue = desk.bot.catalogue
+    kind, value = read_callback(query.data)
+    if kind == FEEDBACK:
+        await feedback(update, context, value)
+        return
     try:
         await query.answer()
     except BadRequest as error:  # pressed before a restart, say: too old to acknowledge, still worth answering
         log.info("could not acknowledge a button press: %s", error)
-    desk = desk_of(context)
-    catalogue = desk.bot.catalogue
-    kind, value = read_callback(query.data)
     if kind == QUESTION:
         await render(update, context, await asyncio.to_thread(desk.choose, value, to_message(update, "")))
     elif kind == CATEGORY and (category := next((c for c in catalogue.categories if c.id == value and c.shown), None)):
@@ -224,6 +229,21 @@ async def button(update: Update, context: Context) -> None:
     else:  # a topic that is gone, or data this bot never made
         log.info("a button this bot does not know was pressed in chat %s", update.effective_chat.id if update.effective_chat else "-")
         await say(update, context, await words(update, context, "unknown_option"))
+
+
+async def feedback(update: Update, context: Context, value: str) -> None:
+    """"Helpful? Yes / No": recorded against the turn, thanked, and the buttons go away."""
+    query = update.callback_query
+    assert query is not None
+    verdict, _, turn = value.partition(":")
+    if turn.isdigit():
+        await asyncio.to_thread(desk_of(context).feedback, to_message(update, ""), int(turn), verdict == "y")
+    try:
+        await query.answer(text=await words(update, context, "feedback_thanks"))
+        if query.message is not None:
+            await query.edit_message_reply_markup(reply_markup=without_feedback(query.message.reply_markup))
+    except BadRequest as error:  # too old to acknowledge, or already edited: the vote is recorded anyway
+        log.info("could not acknowledge a feedback press: %s", error)
 
 
 async def on_error(update: object, context: Context) -> None:
@@ -255,8 +275,8 @@ async def words(update: Update, context: Context, key: str) -> str:
 
 
 async def render(update: Update, context: Context, reply: Reply) -> None:
-    """A desk reply in the update's chat: its text, and its options as buttons."""
-    await say(update, context, reply_text(reply), reply_keyboard(reply))
+    """A desk reply in the update's chat: its text, its options as buttons, "Helpful?" under answers."""
+    await say(update, context, reply_text(reply), reply_keyboard(reply, desk_of(context).bot.catalogue.messages))
 
 
 async def say(update: Update, context: Context, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:

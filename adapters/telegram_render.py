@@ -10,7 +10,7 @@ adapter reads back: `q:<intent>` answers a question, `c:<category>` lists a topi
 from __future__ import annotations
 
 from html import escape
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
@@ -21,7 +21,7 @@ from bot.records import Option, Reply
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4,096, counted after entity parsing
 MAX_CALLBACK_DATA = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA  # 64 bytes
 
-QUESTION, CATEGORY, REGION, TOPICS = "q", "c", "r", "m"
+QUESTION, CATEGORY, REGION, TOPICS, FEEDBACK = "q", "c", "r", "m", "f"
 
 
 def html(text: str) -> str:
@@ -36,7 +36,7 @@ def callback_data(kind: str, value: str = "") -> str:
 def read_callback(data: str | None) -> tuple[str, str]:
     """(kind, value) from a button's callback data; ("", "") for data this bot never made."""
     kind, colon, value = (data or "").partition(":")
-    return (kind, value) if colon and kind in (QUESTION, CATEGORY, REGION, TOPICS) else ("", "")
+    return (kind, value) if colon and kind in (QUESTION, CATEGORY, REGION, TOPICS, FEEDBACK) else ("", "")
 
 
 def reply_text(reply: Reply) -> str:
@@ -53,9 +53,24 @@ def reply_text(reply: Reply) -> str:
     return "\n".join(lines[: -len(listed)]).rstrip() or reply.text
 
 
-def reply_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """A button per "did you mean" option or related question; None when there are none."""
-    return _keyboard(_question_buttons(reply.options or reply.related))
+def reply_keyboard(reply: Reply, messages: Mapping[str, str] | None = None) -> InlineKeyboardMarkup | None:
+    """A button per "did you mean" option or related question, and under an answer the person can
+    rate (it has a stored turn) a row of "Helpful? Yes / No"; None when there are no buttons."""
+    rows = [[button] for button in _question_buttons(reply.options or reply.related)]
+    if messages and reply.kind == "answer" and reply.turn is not None:
+        rows.append(
+            [
+                InlineKeyboardButton(messages["feedback_yes"], callback_data=callback_data(FEEDBACK, f"y:{reply.turn}")),
+                InlineKeyboardButton(messages["feedback_no"], callback_data=callback_data(FEEDBACK, f"n:{reply.turn}")),
+            ]
+        )
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup:
+    """The same keyboard with the "Helpful?" row gone (once the person has said)."""
+    rows = [row for row in (markup.inline_keyboard if markup else ()) if not any(read_callback(b.callback_data)[0] == FEEDBACK for b in row)]
+    return InlineKeyboardMarkup(rows)
 
 
 def topics_keyboard(catalogue: Catalogue) -> InlineKeyboardMarkup:

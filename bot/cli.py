@@ -84,7 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check the intent catalogue")
     validate.set_defaults(run=run_validate)
 
-    worker = commands.add_parser("worker", help="send hand-off deliveries (email, Slack support channel, relays) until stopped")
+    serve = commands.add_parser("serve", help="the web process: Slack events, Telegram webhook, /healthz and /metrics on $PORT")
+    serve.set_defaults(run=run_serve)
+
+    worker = commands.add_parser("worker", help="the background process: hand-off deliveries, Telegram long polling, housekeeping")
     worker.set_defaults(run=run_worker)
 
     tickets = commands.add_parser("tickets", help="list tickets, show one with its deliveries, re-queue failed deliveries")
@@ -192,10 +195,17 @@ def run_validate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_worker(args: argparse.Namespace, settings: Settings) -> int:
-    """Send deliveries until SIGTERM or Ctrl-C."""
-    from support.delivery import run_worker as work
+    """Run the background process until SIGTERM or Ctrl-C."""
+    from service.worker import main as work
 
     return work(settings)
+
+
+def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the web process until SIGTERM or Ctrl-C."""
+    from service.app import main as serve
+
+    return serve(settings)
 
 
 def run_tickets(args: argparse.Namespace, settings: Settings) -> int:

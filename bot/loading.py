@@ -34,7 +34,7 @@ MESSAGE_KEYS = {
     "handoff", "fallback", "clarify", "related", "empty", "no_text", "too_long", "unknown_option",
     "slow_down", "region_set", "choose_region",
     "handoff_ticket", "followup_relay", "followup_email", "outside_hours", "ask_contact", "contact_invalid",
-    "contact_cancelled", "support_reply", "ticket_resolved", "apology",
+    "contact_cancelled", "support_reply", "ticket_resolved", "apology", "feedback_yes", "feedback_no", "feedback_thanks",
     "telegram_welcome", "telegram_help", "telegram_pick_question", "telegram_all_topics",
 }
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

@@ -102,6 +102,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SUPPORT_EMAIL_US", "Where US hand-offs go (default: the catalogue's US address)", group="handoff"),
     Setting("SUPPORT_HOURS_AU", "AU support hours: days, hours and time zone", "Mon-Fri 09:00-17:00 Australia/Sydney", check=_hours, group="handoff"),
     Setting("SUPPORT_HOURS_US", "US support hours: days, hours and time zone", "Mon-Fri 09:00-17:00 America/Los_Angeles", check=_hours, group="handoff"),
+    Setting("BOT_DELIVERY_LEASE_SECONDS", "How long a worker may hold a delivery it is sending before another worker may take it over", "120", check=_positive_int, group="handoff"),
     Setting("PORT", "Port the web service listens on", "8000", check=_port, group="service"),
     Setting("BOT_TURN_RETENTION_DAYS", "Days a conversation turn is kept for reports", "90", check=_positive_int, group="service"),
 )

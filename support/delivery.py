@@ -1,16 +1,14 @@
-"""Wiring for the `worker` and `tickets` commands: which senders exist, how the worker stops."""
+"""Wiring for the delivery worker and the `tickets` command: which senders this configuration has."""
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import logging
-import signal
 
 from bot.settings import Settings
 from support.desk import SupportDesk
 from support.mail import EmailSender, SmtpServer
-from support.outbox import DeliveryWorker, Outbox, Sender
+from support.outbox import Outbox, Sender
 
 log = logging.getLogger(__name__)
 
@@ -29,22 +27,6 @@ def senders_for(settings: Settings, desk: SupportDesk) -> dict[str, Sender]:
                 continue
             senders.update(adapter.delivery_senders(settings, desk))
     return senders
-
-
-def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> int:
-    """Send deliveries until SIGTERM/SIGINT (or `stop`); the delivery in hand is finished first."""
-    desk = SupportDesk.from_settings(settings)
-    worker = DeliveryWorker(Outbox(desk.state.engine), senders_for(settings, desk))
-
-    async def main() -> None:
-        done = stop or asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, done.set)
-        await worker.run(done)
-
-    asyncio.run(main())
-    return 0
 
 
 def show_tickets(settings: Settings, code: str | None = None, status: str | None = None, retry: bool = False) -> str:

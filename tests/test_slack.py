@@ -200,8 +200,22 @@ def test_a_mention_in_a_channel_is_answered_in_its_thread(slack):
     assert answer["type"] == "section" and "18 days" in answer["text"]["text"]
     assert "1. " not in answer["text"]["text"], "the related questions are buttons, not a numbered list"
     assert rest[0]["elements"][0]["text"] == "You might also ask:"
-    assert [b["value"] for b in buttons_in(post["blocks"])] == ["recovery-results-time", "recovery-what-is"]
-    assert [b["action_id"] for b in buttons_in(post["blocks"])] == ["ask_intent_1", "ask_intent_2"]
+    *questions, helpful, not_helpful = buttons_in(post["blocks"])
+    assert [b["value"] for b in questions] == ["recovery-results-time", "recovery-what-is"]
+    assert [b["action_id"] for b in questions] == ["ask_intent_1", "ask_intent_2"]
+    assert (helpful["action_id"], not_helpful["action_id"]) == ("feedback_yes", "feedback_no")
+    assert helpful["value"] == not_helpful["value"] and helpful["value"].isdigit()  # the turn being rated
+
+
+def test_helpful_yes_or_no_is_recorded_and_thanked_privately(slack, desk):
+    slack.mention("how long does a bottle of recovery last?")
+    post = slack.api.wait_for_post()
+    helpful = next(b for b in buttons_in(post["blocks"]) if b["action_id"] == "feedback_yes")
+    slack.click(post, helpful, user="U0ESTHETICIAN")
+    thanks = slack.api.wait_for_private_reply()
+    assert thanks["text"].startswith("Thanks for telling us")
+    [turn] = desk.state.recent_turns(f"slack:C0RESELLERS:{post['thread_ts']}")
+    assert turn["helpful"] is True
 
 
 def test_a_direct_message_is_answered_in_the_conversation(slack):

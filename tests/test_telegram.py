@@ -246,11 +246,26 @@ def test_free_text_gets_the_answer_and_related_questions_as_buttons(chat, catalo
     assert answer.chat_id == ALICE.id and RECOVERY_5ML in answer.text
     assert answer.text.endswith("You might also ask:")  # the numbered list became the buttons
     related = catalogue.by_id["recovery-bottle-life"].related
-    assert answer.buttons == [(catalogue.by_id[i].question, f"q:{i}") for i in related]
+    *questions, helpful, not_helpful = answer.buttons
+    assert questions == [(catalogue.by_id[i].question, f"q:{i}") for i in related]
+    assert helpful[0] == "👍 Helpful" and helpful[1].startswith("f:y:") and not_helpful[1].startswith("f:n:")
 
     pressed = chat.press(answer, "What is NeoGenesis Recovery?")
     assert WHAT_IS_RECOVERY in chat.next_sent().text
     chat.wait_for("answerCallbackQuery", lambda call: call.params["callback_query_id"] == pressed)
+
+
+def test_helpful_yes_or_no_is_recorded_thanked_and_the_buttons_go_away(run_bot, telegram):
+    bot = run_bot()
+    telegram.user_says("how long does the 5ml recovery last?")
+    answer = telegram.next_sent()
+    pressed = telegram.press(answer, "👎 Not helpful")
+    thanked = telegram.wait_for("answerCallbackQuery", lambda call: call.params["callback_query_id"] == pressed)
+    assert thanked.params["text"].startswith("Thanks for telling us")
+    telegram.wait_for("editMessageReplyMarkup")
+    assert all(not data.startswith("f:") for _, data in telegram.message(answer).buttons)
+    [turn] = [t for t in bot.desk.state.recent_turns(f"telegram:{ALICE.id}") if t["intent"] == "recovery-bottle-life"]
+    assert turn["helpful"] is False
 
 
 def test_did_you_mean_options_are_buttons_that_answer_when_pressed(chat, catalogue, bot):

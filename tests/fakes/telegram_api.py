@@ -356,6 +356,19 @@ class FakeTelegramAPI:
             self._changed.notify_all()
         return self._as_message(sent)
 
+    def _api_editMessageReplyMarkup(self, params: dict) -> dict:
+        with self._changed:
+            sent = self._by_id.get((params.get("chat_id"), params.get("message_id")))  # type: ignore[arg-type]
+        if sent is None:
+            raise _Refused(400, "Bad Request: message to edit not found")
+        markup = _checked_markup(params.get("reply_markup"))
+        if markup == sent.reply_markup:
+            raise _Refused(400, "Bad Request: message is not modified")
+        with self._changed:
+            sent.reply_markup, sent.edits = markup, sent.edits + 1
+            self._changed.notify_all()
+        return self._as_message(sent)
+
     def _api_answerCallbackQuery(self, params: dict) -> bool:
         with self._changed:
             if params.get("callback_query_id") not in self._queries:
