@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import socket
 from typing import AsyncIterator, Awaitable, Callable, Mapping
 
 import aiohttp
@@ -369,7 +370,7 @@ def delivery_senders(settings: Settings, desk: SupportDesk) -> dict:
 
 def main(settings: Settings) -> int:
     """Run the Slack app until stopped: Socket Mode with SLACK_APP_TOKEN, else the Events API on $PORT."""
-    import uvicorn  # only the HTTP mode needs it
+    from adapters.server import serve  # only the HTTP mode needs uvicorn
 
     app_token = settings.get("SLACK_APP_TOKEN")
     settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if app_token else "SLACK_SIGNING_SECRET")
@@ -379,6 +380,10 @@ def main(settings: Settings) -> int:
         return 0
     asyncio.run(slack.startup())  # a refused token stops here, with one line, before serving
     port = int(settings.get("PORT") or 8000)
+    try:
+        listening = socket.create_server(("0.0.0.0", port))
+    except OSError as error:
+        raise SettingsError(f"cannot listen on PORT {port}: {error.strerror}") from None
     log.info("Slack: serving the Events API at http://0.0.0.0:%d%s", port, EVENTS_PATH)
-    uvicorn.run(slack.asgi_app(), host="0.0.0.0", port=port, log_config=None)
+    serve(slack.asgi_app(), listening)
     return 0

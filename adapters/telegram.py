@@ -15,14 +15,13 @@ relayed to customers by the delivery worker).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 import re
 import signal
 import socket
 from collections import Counter
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
@@ -47,6 +46,7 @@ from telegram.ext import (
     filters,
 )
 
+from adapters.server import GracefulServer
 from adapters.telegram_render import (
     CATEGORY,
     FEEDBACK,
@@ -472,8 +472,7 @@ async def serve(application: Application, settings: Settings) -> None:
             secret = settings.get("TELEGRAM_WEBHOOK_SECRET") or ""
             listening = _listen(int(settings.get("PORT") or 8000))  # Telegram's first POST waits in the backlog
             await start(application, webhook_url, secret)
-            server = _Server(uvicorn.Config(web_app(application, webhook_url, secret), lifespan="off", log_config=None))
-            _on_signals(lambda: setattr(server, "should_exit", True))
+            server = GracefulServer(uvicorn.Config(web_app(application, webhook_url, secret), lifespan="off", log_config=None))
             await server.serve(sockets=[listening])
         else:
             await start(application)
@@ -543,12 +542,3 @@ def _on_signals(callback: Callable[[], object]) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, callback)
-
-
-class _Server(uvicorn.Server):
-    """uvicorn, leaving signals to `serve`: its own handling would re-raise SIGTERM after shutting
-    down and end the process before the bot has finished the updates in hand."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield

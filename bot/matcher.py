@@ -95,11 +95,8 @@ class Matcher:
         rarity = {t: math.log(1 + (count - df + 0.5) / (df + 0.5)) for t, df in document_frequency.items()}
         self._heaviest = max(rarity.values(), default=1.0)
         # Recall and coverage weigh a term by how well it tells intents apart; a product named in a
-        # question always matters, however many intents name it.
-        self._weight = {
-            t: max(w, tuning.product_weight * self._heaviest) if t.startswith(PRODUCT_PREFIX) else w
-            for t, w in rarity.items()
-        }
+        # question always matters, however many intents name it, and a bare number ("3") hardly.
+        self._weight = {t: self._term_weight(t, w) for t, w in rarity.items()}
         self._enough_evidence = tuning.evidence_needed * max(self._weight.values(), default=1.0)
 
         self._phrasing_total = [sum(self._weight[t] for t in terms) or 1.0 for terms in self._phrasing_terms]
@@ -199,6 +196,13 @@ class Matcher:
         best = sorted(scores.items(), key=lambda item: -item[1])[:limit]
         matches = tuple(Match(self.intents[index].id, round(score, 4), because.get(index, "")) for index, score in best)
         return Ranking(matches, reading, triggered)
+
+    def _term_weight(self, term: str, rarity: float) -> float:
+        if term.startswith(PRODUCT_PREFIX):
+            return max(rarity, self.tuning.product_weight * self._heaviest)
+        if term.isdigit():
+            return rarity * self.tuning.everyday_floor
+        return rarity
 
     def _trigger_parts(self, trigger: str) -> list[list[str]]:
         """ "itchy|stinging + since i started|after using": every part must appear, any of its phrases."""

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from typing import AsyncIterator
 
 from sqlalchemy import text
@@ -148,10 +149,14 @@ def _is_the_servers(task: asyncio.Task) -> bool:
 
 def main(settings: Settings) -> int:
     """Run the web process on $PORT until SIGTERM."""
-    import uvicorn
+    from adapters.server import serve
 
     service = Service(settings)
     port = int(settings.get("PORT") or 8000)
+    try:
+        listening = socket.create_server(("0.0.0.0", port))
+    except OSError as error:
+        raise SettingsError(f"cannot listen on PORT {port}: {error.strerror}") from None
     log.info("web process listening on 0.0.0.0:%d", port)
-    uvicorn.run(service.app, host="0.0.0.0", port=port, log_config=None, timeout_graceful_shutdown=int(GRACE_SECONDS), access_log=False)
+    serve(service.app, listening, grace_seconds=int(GRACE_SECONDS))
     return 0

@@ -528,11 +528,11 @@ def test_one_command_serves_the_events_api_on_port(api, tmp_path):
     bot = subprocess.Popen([sys.executable, "-m", "bot", "slack"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     try:
         log = []
-        for line in bot.stderr:  # wait for uvicorn to say it is listening (the pipe ends if it dies)
+        for line in bot.stderr:  # wait for the bot to say it is listening (the pipe ends if it dies)
             log.append(line)
-            if "Uvicorn running on" in line:
+            if "serving the Events API" in line:
                 break
-        assert "Uvicorn running on" in "".join(log), "".join(log)
+        assert "serving the Events API" in "".join(log), "".join(log)
 
         sender = SlackSender(f"http://127.0.0.1:{port}{EVENTS_PATH}", SECRET)
         assert sender.event(message_event("how long does a bottle of recovery last?", channel="D0DIRECT", channel_type="im")).status_code == 200
