@@ -12,9 +12,9 @@ from rapidfuzz import fuzz
 from sqlalchemy import Engine, select
 
 from bot.core import SupportBot
-from support.store import tickets, turns
+from support.store import turns
 
-SIMILAR = 75  # rapidfuzz token_sort_ratio of two readings at which they are "the same question"
+SIMILAR = 75  # rapidfuzz similarity of two readings at which they are "the same question"
 LIKELY = 0.2  # a group whose best intent scores below this probably needs a new intent
 
 
@@ -71,8 +71,8 @@ def gather(engine: Engine, bot: SupportBot, since: timedelta, now: datetime | No
     start = until - since
     with engine.begin() as connection:
         rows = connection.execute(select(turns).where(turns.c.created_at >= start).order_by(turns.c.id)).mappings().all()
-        reasons = connection.execute(select(tickets.c.reason).where(tickets.c.created_at >= start)).scalars().all()
     found = Insights(since=start, until=until)
+    reasons: Counter = Counter()
     answered_intents: Counter = Counter()
     unhelpful: dict[str, list[str]] = {}
     unanswered_texts: list[str] = []
@@ -88,6 +88,7 @@ def gather(engine: Engine, bot: SupportBot, since: timedelta, now: datetime | No
             answered_intents[row["intent"]] += 1
         elif kind == "escalate":
             found.handed_off += 1
+            reasons[handoff_reason(bot, row["intent"], row["region"])] += 1
         else:
             found.unanswered += 1
             if not row["text"].startswith("[picked]"):
@@ -99,9 +100,18 @@ def gather(engine: Engine, bot: SupportBot, since: timedelta, now: datetime | No
             unhelpful.setdefault(row["intent"] or "-", []).append(row["text"])
     found.top_intents = answered_intents.most_common(10)
     found.unhelpful = sorted(((i, len(t), t[:5]) for i, t in unhelpful.items()), key=lambda item: -item[1])
-    found.handoffs_by_reason = Counter(reasons).most_common()
+    found.handoffs_by_reason = reasons.most_common()
     found.groups = group_questions(unanswered_texts, bot)
     return found
+
+
+def handoff_reason(bot: SupportBot, intent_id: str | None, region: str) -> str:
+    """Why a turn was handed off: its hand-off intent's reason, or the region's hand-off variant's."""
+    intent = bot.catalogue.by_id.get(intent_id or "")
+    if intent is None:
+        return "human"
+    variant = intent.answer_for(region)
+    return intent.reason or getattr(variant, "reason", None) or "human"
 
 
 def group_questions(texts: list[str], bot: SupportBot) -> list[Group]:
@@ -111,7 +121,7 @@ def group_questions(texts: list[str], bot: SupportBot) -> list[Group]:
     for text in texts:
         reading = " ".join(bot.matcher.normalise(text).terms) or text.lower()
         for group, first in zip(groups, readings):
-            if fuzz.token_sort_ratio(reading, first) >= SIMILAR:
+            if similarity(reading, first) >= SIMILAR:
                 group.texts.append(text)
                 break
         else:
@@ -130,6 +140,15 @@ def group_questions(texts: list[str], bot: SupportBot) -> list[Group]:
             intent_id, _ = votes.most_common(1)[0]
             group.intent, group.score = intent_id, sum(scores[intent_id]) / len(scores[intent_id])
     return sorted(groups, key=lambda g: -g.size)
+
+
+def similarity(a: str, b: str) -> float:
+    """How alike two readings are; one containing the other counts when it says at least two things
+    ("loyalty program" in "is there a loyalty program for clinics"), not for one word ("help")."""
+    alike = fuzz.token_sort_ratio(a, b)
+    if min(len(a.split()), len(b.split())) >= 2:
+        alike = max(alike, fuzz.token_set_ratio(a, b))
+    return alike
 
 
 def describe(group: Group, bot: SupportBot) -> str:
