@@ -126,3 +126,32 @@ def test_chat_in_the_terminal():
     assert "Did you mean" in out or "70%" in out
     assert "Region set to AU" in out
     assert "Salicylic Acid Gel" in out
+
+
+def test_the_readme_documents_every_setting():
+    from bot.settings import SETTINGS
+
+    readme = (ROOT / "README.md").read_text()
+    assert [s.name for s in SETTINGS if f"| `{s.name}` |" not in readme] == []
+
+
+def test_config_prints_the_effective_settings_with_secrets_masked():
+    result = run("config", env={"SLACK_BOT_TOKEN": "xoxb-1234-5678-supersecretvalue", "DATABASE_URL": "postgresql://bot:hunter22@db.example.com/bot"})
+    assert result.returncode == 0
+    assert "supersecretvalue" not in result.stdout and "hunter22" not in result.stdout
+    assert "SLACK_BOT_TOKEN            ****" in result.stdout
+    assert "postgresql://bot:****@db.example.com/bot" in result.stdout
+    assert "BOT_DEFAULT_REGION         US" in result.stdout
+
+
+def test_every_bad_setting_is_named_in_one_message():
+    result = run("config", env={"BOT_DEFAULT_REGION": "NZ", "PORT": "http", "SMTP_URL": "mail.example.com"})
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    for name in ("BOT_DEFAULT_REGION", "PORT", "SMTP_URL"):
+        assert name in result.stderr
+
+
+def test_serve_with_neither_platform_is_a_clear_start_up_error():
+    result = run("serve")
+    assert result.returncode == 1
+    assert result.stderr.startswith("neogenesis-bot: neither Slack nor Telegram is configured")
