@@ -5,8 +5,8 @@ with nothing lost."""
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -154,3 +154,33 @@ def test_sigterm_in_the_middle_of_traffic_loses_nothing(tmp_path, fakes):
     assert len([p for p in slack.posts() if "18 days" in p["text"]]) == questions
     assert len([m for m in telegram.sent if "70%" in m.text]) == questions
     assert "web process stopped" in Path(service.log.name).read_text()
+
+
+def test_the_worker_process_polls_telegram_sends_mail_and_stops_cleanly(tmp_path):
+    """`python -m bot worker`: Telegram long polling and hand-off email in one process; SIGTERM ends it
+    after the work in hand, with exit code 0."""
+    from tests.fakes.smtp import SmtpServer
+
+    smtp = SmtpServer().start()
+    with FakeTelegramAPI(TELEGRAM_TOKEN) as telegram:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "SLACK_", "TELEGRAM_", "SMTP", "DATABASE", "SUPPORT_"))}
+        env.update(BOT_DATA_DIR=str(tmp_path), TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN, TELEGRAM_API_URL=telegram.base_url, SMTP_URL=smtp.url, BOT_LOG_LEVEL="INFO")
+        log = (tmp_path / "worker.log").open("w+")
+        worker = subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            telegram.wait_for("getUpdates", timeout=30)
+            telegram.user_says("what is recovery?")
+            assert "70%" in telegram.next_sent(timeout=15).text
+            telegram.user_says("my parcel never arrived, please email me at jo@example.com")
+            handoff = telegram.next_sent(timeout=15)
+            assert "jo@example.com" in handoff.text
+            assert smtp.mailbox.arrived.wait(timeout=15)
+            code = re.search(r"NG-\d+", handoff.text).group()
+            assert smtp.mailbox.mails[0]["Subject"].startswith(f"[{code}]")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            returncode = worker.wait(timeout=40)
+            smtp.stop()
+            log.close()
+    assert returncode == 0
+    assert "worker process stopped" in (tmp_path / "worker.log").read_text()

@@ -40,7 +40,7 @@ from tests.fakes.slack_api import (
     event_callback,
     mention_event,
     message_event,
-    new_ts,
+
     slash_command,
 )
 
