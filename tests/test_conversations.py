@@ -131,18 +131,6 @@ class TestSmallTalkAndFallback:
         assert "SkinMedica" not in other.text
 
 
-def test_unsure_between_questions_asks_which_one(bot):
-    from bot.matcher import Ranking
-    from bot.normalise import Normalised
-    from bot.policy import decide
-    from bot.records import Match
-
-    close = Ranking((Match("recovery-vs-booster", 0.52), Match("recovery-vs-skin-serum", 0.5)), Normalised((), "", "", frozenset(), 3))
-    decision = decide(close, bot.catalogue, bot.thresholds)
-    assert decision.kind == "clarify"
-    assert [i.id for i in decision.options] == ["recovery-vs-booster", "recovery-vs-skin-serum"]
-
-
 def test_a_picked_option_gets_its_answer(bot):
     assert "70%" in bot.answer("recovery-what-is", "AU").text
     assert bot.answer("no-such-intent", "AU").kind == "fallback"
