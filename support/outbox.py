@@ -1,6 +1,8 @@
 """The delivery worker: sends what the outbox holds, once each, surviving outages and crashes.
 
-A delivery is claimed for a while (a lease), sent, then marked sent. If sending fails it is tried
+A delivery is claimed for a while (a lease), sent, then marked sent. The claim is renewed just
+before each send, so a batch that outlasts its lease never sends what another worker has taken
+since; the lease must outlast one send (the SMTP timeout is 20 s). If sending fails it is tried
 again later, waiting longer each time; after `max_attempts` it is marked failed and stays visible
 (`neogenesis-bot tickets`) until someone re-queues it. A worker that dies mid-send leaves a claim
 that expires, so another worker (or the same one after a restart) picks the delivery up. Several
@@ -92,6 +94,17 @@ class Outbox:
             for r in rows
         ]
 
+    def renew(self, delivery: Delivery, worker: str) -> bool:
+        """Extend `worker`'s claim on a delivery to a full lease from now, just before sending it;
+        False if the claim lapsed and another worker took the delivery (it is theirs to send)."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery.id, deliveries.c.claimed_by == worker, deliveries.c.status == "sending")
+                .values(claimed_until=self.clock() + self.lease)
+            )
+        return result.rowcount == 1
+
     def mark_sent(self, delivery: Delivery, worker: str) -> bool:
         """Settle a sent delivery; False if this worker's claim had been taken over meanwhile."""
         with self.engine.begin() as connection:
@@ -166,6 +179,9 @@ class DeliveryWorker:
 
     async def deliver(self, delivery: Delivery) -> None:
         sender = self.senders.get(delivery.kind)
+        if not await asyncio.to_thread(self.outbox.renew, delivery, self.name):  # the batch took longer than the lease
+            log.info("delivery %d (%s, ticket %d) left to the worker that took it over", delivery.id, delivery.kind, delivery.ticket_id)
+            return
         try:
             if sender is None:
                 raise DeliveryFailed(f"no sender for {delivery.kind} deliveries is configured", later=True)

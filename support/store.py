@@ -9,6 +9,7 @@ SQLite) and each runs once.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -26,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     create_engine,
     event,
     select,
@@ -38,6 +40,26 @@ log = logging.getLogger(__name__)
 DATABASE_FILE = "neogenesis-bot.sqlite3"
 metadata = MetaData()
 
+
+class UtcDateTime(TypeDecorator):
+    """A moment, written and read back in UTC on every database: PostgreSQL returns `timestamptz` in
+    the session's time zone (the server's default, often not UTC), and SQLite keeps no zone at all."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        return value.astimezone(timezone.utc) if value is not None and value.tzinfo is not None else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
 schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
 
 # Events and updates already handled, so a retry or a second process never answers twice.
@@ -46,7 +68,7 @@ handled_events = Table(
     metadata,
     Column("source", String(32), primary_key=True),
     Column("event_id", String(200), primary_key=True),
-    Column("handled_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("handled_at", UtcDateTime(), nullable=False, index=True),
 )
 
 # A person's own region choice (/region on Telegram, /neogenesis region on Slack).
@@ -56,7 +78,7 @@ user_regions = Table(
     Column("platform", String(16), primary_key=True),
     Column("user_id", String(100), primary_key=True),
     Column("region", String(8), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 # Messages per person per minute, for polite throttling.
@@ -82,7 +104,7 @@ turns = Table(
     Column("intent", String(100)),
     Column("score", Float),
     Column("reply", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("created_at", UtcDateTime(), nullable=False, index=True),
     Column("ticket", String(20)),
     Column("helpful", Boolean),  # the person's verdict from the "Helpful?" buttons, if they gave one
 )
@@ -108,9 +130,9 @@ tickets = Table(
     Column("support_channel", String(50)),
     Column("support_thread", String(50), index=True),
     Column("claimed_by", String(100)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("resolved_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("resolved_at", UtcDateTime()),
 )
 
 # The ticket's conversation: the transcript at hand-off, then everything said after.
@@ -121,7 +143,7 @@ ticket_messages = Table(
     Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False, index=True),
     Column("author", String(16), nullable=False),  # customer|bot|support|note
     Column("text", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 # The outbox: every message to a person (email, support channel post, relay to the customer) is
@@ -136,12 +158,12 @@ deliveries = Table(
     Column("payload", Text, nullable=False),  # JSON
     Column("status", String(16), nullable=False),  # pending|sending|sent|failed
     Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
     Column("claimed_by", String(100)),
-    Column("claimed_until", DateTime(timezone=True)),
+    Column("claimed_until", UtcDateTime()),
     Column("last_error", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime()),
     Index("deliveries_due", "status", "next_attempt_at"),
 )
 

@@ -1,6 +1,7 @@
 """The support desk around the core: regions remembered, floods throttled, events handled once,
-turns recorded, all in a real database file."""
+turns recorded, all in a real database: a SQLite file and a PostgreSQL server (tests/databases.py)."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pytest
@@ -8,13 +9,15 @@ import pytest
 from bot.records import Message
 from support.desk import SupportDesk
 from support.state import ConversationState
-from support.store import DATABASE_FILE, database_url, migrate, open_engine
+from support.store import DATABASE_FILE, MIGRATIONS, database_url, migrate, open_engine
+from tests.databases import database  # noqa: F401  (a fixture: each test runs on SQLite and PostgreSQL)
+
+FROZEN = datetime(2026, 11, 21, 10, 0, 30, tzinfo=timezone.utc)  # one minute's window throughout
 
 
 @pytest.fixture
-def desk(bot, tmp_path) -> SupportDesk:
-    frozen = datetime(2026, 11, 21, 10, 0, 30, tzinfo=timezone.utc)  # one minute's window throughout
-    return SupportDesk(bot, ConversationState(open_engine(data_dir=str(tmp_path)), clock=lambda: frozen), rate_limit=5)
+def desk(bot, database) -> SupportDesk:
+    return SupportDesk(bot, ConversationState(open_engine(database), clock=lambda: FROZEN), rate_limit=5)
 
 
 def say(desk, text, user="u1", channel="telegram", region=None):
@@ -47,12 +50,26 @@ def test_a_flood_is_throttled_politely_once(desk):
     assert say(desk, "what is recovery", user="someone-else").kind == "answer"
 
 
-def test_an_event_is_handled_once_even_across_processes(tmp_path):
-    first = ConversationState(open_engine(data_dir=str(tmp_path)))
-    second = ConversationState(open_engine(data_dir=str(tmp_path)))  # another process, same file
+def test_an_event_is_handled_once_even_across_processes(database):
+    first = ConversationState(open_engine(database))
+    second = ConversationState(open_engine(database))  # another process, same database
     assert first.first_time("slack", "Ev123")
     assert not second.first_time("slack", "Ev123")
     assert second.first_time("telegram", "Ev123")
+
+
+def test_an_event_delivered_to_many_processes_at_once_is_taken_by_one(database):
+    states = [ConversationState(open_engine(database)) for _ in range(4)]  # four processes' engines
+    with ThreadPoolExecutor(16) as pool:
+        taken = list(pool.map(lambda n: states[n % 4].first_time("slack-event", f"Ev{n // 16}"), range(16 * 10)))
+    assert [sum(taken[event * 16:(event + 1) * 16]) for event in range(10)] == [1] * 10
+
+
+def test_a_flood_spread_over_processes_is_counted_exactly(database):
+    states = [ConversationState(open_engine(database), clock=lambda: FROZEN) for _ in range(4)]
+    with ThreadPoolExecutor(8) as pool:
+        counts = list(pool.map(lambda n: states[n % 4].count_message("slack:U1"), range(40)))
+    assert sorted(counts) == list(range(1, 41))  # every message counted once, none lost to a race
 
 
 def test_turns_are_recorded(desk):
@@ -63,19 +80,28 @@ def test_turns_are_recorded(desk):
     assert turns[0]["reply_kind"] == "answer" and "70%" in turns[0]["reply"]
 
 
-def test_the_database_file_lives_in_the_data_folder_and_migrates_once(tmp_path):
+def test_the_database_file_lives_in_the_data_folder(tmp_path):
     url = database_url(None, str(tmp_path))
     assert url == f"sqlite:///{tmp_path / DATABASE_FILE}"
-    engine = open_engine(data_dir=str(tmp_path))
-    assert migrate(engine) == migrate(engine)
+    open_engine(data_dir=str(tmp_path))
+    assert (tmp_path / DATABASE_FILE).exists()
 
 
-def test_an_older_database_is_upgraded_by_the_bot_itself(tmp_path):
+def test_the_schema_migrates_once(database):
+    engine = open_engine(database)
+    assert migrate(engine) == migrate(engine) == len(MIGRATIONS)
+
+
+def test_processes_starting_together_migrate_a_new_database_once(database):
+    with ThreadPoolExecutor(4) as pool:
+        versions = list(pool.map(lambda _: migrate(open_engine(database)), range(4)))
+    assert versions == [len(MIGRATIONS)] * 4
+
+
+def test_an_older_database_is_upgraded_by_the_bot_itself(database):
     from sqlalchemy import create_engine, inspect
 
-    from support.store import MIGRATIONS
-
-    engine = create_engine(database_url(None, str(tmp_path)))
+    engine = create_engine(database_url(database))
     assert migrate(engine, MIGRATIONS[:1]) == 1
     assert "tickets" not in inspect(engine).get_table_names()
     assert migrate(engine) == len(MIGRATIONS)

@@ -1,5 +1,6 @@
 """Hand-offs to people: a ticket with everything support needs, an email that always arrives once,
-and the customer told what happens next. A real SMTP server (aiosmtpd) and a real database file."""
+and the customer told what happens next. A real SMTP server (aiosmtpd) and a real database: a SQLite
+file and a PostgreSQL server (tests/databases.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from support.outbox import DeliveryFailed, DeliveryWorker, Outbox
 from support.state import ConversationState
 from support.store import open_engine
 from support.tickets import Routing, Tickets
+from tests.databases import database  # noqa: F401  (a fixture: each test runs on SQLite and PostgreSQL)
 from tests.fakes.smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,8 +63,8 @@ def make_desk(bot, database_url: str, clock: Clock, **routing) -> SupportDesk:
 
 
 @pytest.fixture
-def desk(bot, tmp_path, clock) -> SupportDesk:
-    return make_desk(bot, f"sqlite:///{tmp_path / 'bot.db'}", clock, email=True)
+def desk(bot, database, clock) -> SupportDesk:
+    return make_desk(bot, database, clock, email=True)
 
 
 def worker_for(desk: SupportDesk, smtp_url: str, clock: Clock) -> DeliveryWorker:
@@ -94,9 +97,18 @@ def test_a_telegram_customer_is_asked_how_to_be_reached_then_support_gets_an_ema
     assert mail["Reply-To"] == "jane.citizen@example.com"
     assert mail["Message-ID"] == f"<{asked.ticket.lower()}-email-email@neogenesis-bot>"
     body = mail.get_content()
+    assert "Opened: 2026-11-18 01:00 UTC" in body  # in UTC, whatever the database server's time zone
     assert "Jane Citizen" in body and "Contact: jane.citizen@example.com" in body
     assert "customer: what is recovery?" in body and "70%" in body  # the transcript, bot replies too
     assert "broke out in a rash" in body
+
+
+def test_an_absurdly_long_address_is_not_taken_for_a_contact(desk):
+    too_long = "x" * 250 + "@example.com"  # longer than any real one, and than the ticket keeps
+    asked = customer(desk, f"i want a refund, write to {too_long}")
+    assert asked.kind == "escalate" and "email address or phone number" in asked.text
+    assert "doesn't look like an email address" in customer(desk, too_long).text
+    assert f"ticket {asked.ticket}" in customer(desk, "a@b.com").text
 
 
 def test_us_hand_offs_go_to_the_us_address_and_name_the_phone(desk, smtp, clock):
@@ -115,9 +127,9 @@ def test_a_cancelled_hand_off_sends_nothing(desk, smtp, clock):
     assert customer(desk, "what is recovery").kind == "answer"
 
 
-def test_outside_support_hours_the_customer_hears_when_to_expect_an_answer(bot, tmp_path, clock):
+def test_outside_support_hours_the_customer_hears_when_to_expect_an_answer(bot, database, clock):
     hours = {"AU": parse_hours("Mon-Fri 09:00-17:00 Australia/Sydney")}
-    desk = make_desk(bot, f"sqlite:///{tmp_path / 'h.db'}", clock, email=True, hours=hours)
+    desk = make_desk(bot, database, clock, email=True, hours=hours)
     clock.now = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)  # Saturday afternoon in Sydney
     reply = customer(desk, "my order never arrived, email me at a@b.com")
     assert "away right now" in reply.text and "Monday 23 November, 09:00 (AEDT)" in reply.text
@@ -176,6 +188,41 @@ def test_a_worker_that_dies_mid_send_leaves_nothing_unsent(desk, clock, smtp):
     assert not outbox.mark_sent(claimed, "worker-that-dies")  # the dead worker's late word is ignored
 
 
+def test_a_worker_whose_claims_lapse_mid_batch_leaves_the_rest_to_the_worker_that_took_them(desk, clock):
+    first, second = [customer(desk, f"refund please, reach me at buyer{n}@example.com", user=str(n)).ticket for n in range(2)]
+    sent = []
+    other = DeliveryWorker(Outbox(desk.state.engine, clock, lease_seconds=60), {"email": lambda d: sent.append(("other", d.payload["ticket"]))}, name="other")
+
+    def slow_sender(delivery):  # its first send outlasts the claim on the whole batch
+        sent.append(("slow", delivery.payload["ticket"]))
+        if len(sent) == 1:
+            clock.advance(seconds=61)
+            assert asyncio.run(other.run_once()) == 2  # meanwhile another worker takes both lapsed claims
+
+    slow = DeliveryWorker(Outbox(desk.state.engine, clock, lease_seconds=60), {"email": slow_sender}, name="slow")
+    assert asyncio.run(slow.run_once()) == 2
+    # The first mail may go twice (a send that outlasts its claim is the case `retaken` flags); the
+    # second, not yet begun when the claim lapsed, is left to the worker that took it.
+    assert sent == [("slow", first), ("other", first), ("other", second)]
+
+
+def test_workers_racing_over_the_outbox_never_claim_a_delivery_twice(desk, database, clock):
+    for n in range(40):
+        customer(desk, f"i need a refund please, reach me at buyer{n}@example.com", user=str(n))
+    outboxes = [Outbox(open_engine(database), clock) for _ in range(4)]  # four workers, four engines
+
+    def drain(worker: int) -> list[int]:
+        taken = []
+        while claimed := outboxes[worker].claim_due(f"worker-{worker}", limit=3):
+            taken += [delivery.id for delivery in claimed]
+        return taken
+
+    with ThreadPoolExecutor(4) as pool:
+        claims = [delivery for taken in pool.map(drain, range(4)) for delivery in taken]
+    assert len(claims) == len(set(claims)) == 40
+    assert Outbox(desk.state.engine, clock).backlog()["sending"] == 40
+
+
 KILLED_AFTER_THE_TICKET = textwrap.dedent(
     """
     import os, signal, sys
@@ -197,8 +244,8 @@ KILLED_AFTER_THE_TICKET = textwrap.dedent(
 )
 
 
-def test_the_bot_killed_between_writing_a_ticket_and_sending_it_delivers_it_on_restart(tmp_path, smtp, clock, bot):
-    url = f"sqlite:///{tmp_path / 'killed.db'}"
+def test_the_bot_killed_between_writing_a_ticket_and_sending_it_delivers_it_on_restart(database, smtp, clock, bot):
+    url = database
     script = KILLED_AFTER_THE_TICKET.format(root=str(ROOT), url=url, addresses=ADDRESSES)
     process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert process.returncode == -signal.SIGKILL
@@ -221,10 +268,10 @@ def test_the_default_sqlite_file_and_a_database_url_both_work(bot, tmp_path, clo
     assert (tmp_path / "elsewhere.db").exists()
 
 
-def test_the_tickets_command_lists_and_shows(tmp_path, smtp):
+def test_the_tickets_command_lists_and_shows(database, smtp):
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "SLACK_", "TELEGRAM_", "SMTP", "DATABASE"))},
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "DATABASE_URL": database,
         "SMTP_URL": smtp.url,
         "BOT_LOG_LEVEL": "WARNING",
     }
