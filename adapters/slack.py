@@ -25,6 +25,7 @@ import contextlib
 import logging
 import re
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from typing import AsyncIterator, Awaitable, Callable, Mapping
 
 import aiohttp
@@ -56,6 +57,10 @@ ASK_ACTION = re.compile(rf"^{ASK_ACTION_PREFIX}_\d+$")
 ANSWERED_SUBTYPES = {None, "thread_broadcast", "file_share"}  # a person wrote it; edits, joins and bots are not questions
 REFUSED_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 SLACK_MARKUP = re.compile(r"<([^<>]*)>")
+# Slack's acknowledgement waits for one short insert (the event id, so a retry is dropped); answers
+# keep the default thread pool busy far longer. The check has threads of its own, so under load an
+# acknowledgement never queues behind answers (support.store sizes the connection pool for them).
+ACK_THREADS = 2
 
 Sender = Callable[[str, list[dict]], Awaitable[None]]  # posts (text, blocks) somewhere
 
@@ -75,6 +80,7 @@ class SlackAdapter:
         self.client = client
         self.region = region  # the workspace's; a person's own choice (/neogenesis region) wins in the desk
         self.identity: dict | None = None
+        self.acknowledging = ThreadPoolExecutor(ACK_THREADS, thread_name_prefix="slack-ack")
         self.app = AsyncApp(client=client, signing_secret=signing_secret, name="neogenesis-slack")
         self.app.middleware(self.drop_repeated_events)
         self.app.event("app_mention")(self.on_mention)
@@ -134,6 +140,17 @@ class SlackAdapter:
         self.identity = dict(identity.data)  # type: ignore[arg-type]
         log.info("Slack: answering as @%s in %s, region %s", self.identity.get("user"), self.identity.get("team"), self.region)
 
+    async def open_session(self) -> None:
+        """One HTTP session for every Web API call this event loop makes, its connections kept alive:
+        without one, slack_sdk opens a session and a new connection for each call and closes them."""
+        if self.client.session is None or self.client.session.closed:
+            self.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.client.timeout))
+
+    async def close_session(self) -> None:
+        session, self.client.session = self.client.session, None
+        if session is not None:
+            await session.close()
+
     async def run_socket_mode(self, app_token: str) -> None:
         """Answer over Socket Mode (no public URL needed) until cancelled."""
         await self.startup()
@@ -151,7 +168,8 @@ class SlackAdapter:
         """Acknowledge and drop an event already taken: Slack retries one it thinks went unanswered."""
         event_id = body.get("event_id")
         if body.get("type") == "event_callback" and event_id:
-            if not await asyncio.to_thread(self.desk.first_time, "slack-event", event_id):
+            first = asyncio.get_running_loop().run_in_executor(self.acknowledging, self.desk.first_time, "slack-event", event_id)
+            if not await first:
                 retry = request.headers.get("x-slack-retry-num", ["-"])[0]
                 log.info("dropped a repeated delivery of Slack event %s (retry %s)", event_id, retry)
                 return BoltResponse(status=200, body="")

@@ -88,6 +88,7 @@ class Service:
         watcher = asyncio.create_task(self.reloader.watch(stop), name="catalogue-watch")
         if self.slack:
             await self.slack.startup()
+            await self.slack.open_session()
         if self.telegram:
             await self.telegram_adapter.start(self.telegram, self.webhook_url, self.settings.get("TELEGRAM_WEBHOOK_SECRET"))
         log.info("serving %s", ", ".join(r.path for r in self.routes))
@@ -99,6 +100,8 @@ class Service:
                 await self.telegram_adapter.stop(self.telegram)  # handles the updates already queued
             await watcher
             await finish_work_in_hand(GRACE_SECONDS)
+            if self.slack:
+                await self.slack.close_session()  # after the answers in hand are posted
             log.info("web process stopped")
 
     async def health(self, request: Request) -> Response:

@@ -9,6 +9,7 @@ SQLite) and each runs once.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -38,6 +39,11 @@ from sqlalchemy.engine import Connection, make_url
 log = logging.getLogger(__name__)
 
 DATABASE_FILE = "neogenesis-bot.sqlite3"
+# Database calls run in asyncio's default thread pool, min(32, CPUs + 4) threads, and in the Slack
+# adapter's two acknowledgement threads, each holding a connection while it works. The pool keeps as
+# many: with fewer (SQLAlchemy's default is 5), the extra connections are closed as soon as they come
+# back and opened again in the next burst, a new server process and a password exchange each time.
+POOL_SIZE = min(32, (os.cpu_count() or 1) + 4) + 2
 metadata = MetaData()
 
 
@@ -196,7 +202,7 @@ def database_url(url: str | None, data_dir: str | None = None) -> str:
 
 def open_engine(url: str | None = None, data_dir: str | None = None) -> Engine:
     """An engine on the configured database, migrated to the current schema."""
-    engine = create_engine(database_url(url, data_dir), pool_pre_ping=True)
+    engine = create_engine(database_url(url, data_dir), pool_pre_ping=True, pool_size=POOL_SIZE)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
     migrate(engine)
