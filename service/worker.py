@@ -1,7 +1,8 @@
 """`neogenesis-bot worker`: the background process. It sends hand-off deliveries (email, the Slack
-support channel, relays to customers), does Telegram long polling when no webhook is set, keeps the
-catalogue current, and forgets conversation turns older than BOT_TURN_RETENTION_DAYS. On SIGTERM it
-finishes the delivery and the Telegram updates in hand, then exits."""
+support channel, relays to customers), does Telegram long polling when no webhook is set (one worker
+at a time), keeps the catalogue current, and forgets conversation turns older than
+BOT_TURN_RETENTION_DAYS. On SIGTERM it finishes the delivery and the Telegram updates in hand, then
+exits."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from support.outbox import DeliveryWorker, Outbox
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_SECONDS = 3600
+POLLING_LEASE = "telegram-polling"
+POLLING_LEASE_SECONDS = 30.0
 
 
 async def housekeeping(desk: SupportDesk, retention_days: int, stop: asyncio.Event) -> None:
@@ -32,26 +35,47 @@ async def housekeeping(desk: SupportDesk, retention_days: int, stop: asyncio.Eve
             pass
 
 
+async def poll_telegram(settings: Settings, desk: SupportDesk, holder: str, stop: asyncio.Event) -> None:
+    """Long-poll Telegram while this worker holds the polling lease. The Bot API allows one poller
+    per bot, so with several workers one polls and the others stand by, taking over within
+    POLLING_LEASE_SECONDS if it stops."""
+    from adapters import telegram as telegram_adapter
+
+    application = None
+    try:
+        while not stop.is_set():
+            holding = await asyncio.to_thread(desk.state.hold_lease, POLLING_LEASE, holder, POLLING_LEASE_SECONDS)
+            if holding and application is None:
+                application = telegram_adapter.build_application(settings, desk)
+                await telegram_adapter.start(application)
+            elif not holding and application is not None:
+                log.warning("another worker took over Telegram polling")
+                await telegram_adapter.stop(application)
+                application = None
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=POLLING_LEASE_SECONDS / 3)
+            except asyncio.TimeoutError:
+                pass
+    finally:
+        if application is not None:
+            await telegram_adapter.stop(application)  # the updates in hand are answered first
+            await asyncio.to_thread(desk.state.release_lease, POLLING_LEASE, holder)
+
+
 async def work(settings: Settings, stop: asyncio.Event) -> None:
     desk = SupportDesk.from_settings(settings)
     lease = int(settings.get("BOT_DELIVERY_LEASE_SECONDS") or 120)
     worker = DeliveryWorker(Outbox(desk.state.engine, lease_seconds=lease), senders_for(settings, desk))
     reloader = CatalogueReloader(desk)
-    telegram = None
-    if settings.get("TELEGRAM_BOT_TOKEN"):
-        from adapters import telegram as telegram_adapter
-
-        if not telegram_adapter.webhook_url_of(settings):
-            telegram = telegram_adapter.build_application(settings, desk)
-            await telegram_adapter.start(telegram)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(reloader.reload("SIGHUP")))
     retention = int(settings.get("BOT_TURN_RETENTION_DAYS") or 90)
+    jobs = [worker.run(stop), reloader.watch(stop), housekeeping(desk, retention, stop)]
+    if settings.get("TELEGRAM_BOT_TOKEN") and not settings.get("TELEGRAM_WEBHOOK_URL"):
+        jobs.append(poll_telegram(settings, desk, worker.name, stop))
     try:
-        await asyncio.gather(worker.run(stop), reloader.watch(stop), housekeeping(desk, retention, stop))
+        await asyncio.gather(*jobs)
     finally:
-        if telegram is not None:
-            await telegram_adapter.stop(telegram)  # the updates in hand are answered first
         log.info("worker process stopped")
 
 

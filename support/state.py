@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from bot.records import Message, Reply
-from support.store import handled_events, rate_windows, turns, user_regions
+from support.store import handled_events, leases, rate_windows, turns, user_regions
 
 
 def now() -> datetime:
@@ -34,6 +34,24 @@ class ConversationState:
             return True
         except IntegrityError:
             return False
+
+    def hold_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Take or renew the lease `name` for `seconds`; True if `holder` has it now. A lease whose
+        holder stopped renewing it (a process that died) can be taken once it expires."""
+        now = self.clock()
+        statement = self._insert(leases).values(name=name, holder=holder, expires_at=now + timedelta(seconds=seconds))
+        statement = statement.on_conflict_do_update(
+            index_elements=[leases.c.name],
+            set_={"holder": statement.excluded.holder, "expires_at": statement.excluded.expires_at},
+            where=(leases.c.holder == holder) | (leases.c.expires_at < now),
+        )
+        with self.engine.begin() as connection:
+            connection.execute(statement)
+            return connection.execute(select(leases.c.holder).where(leases.c.name == name)).scalar() == holder
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(leases).where(leases.c.name == name, leases.c.holder == holder))
 
     def region_of(self, platform: str, user_id: str) -> str | None:
         with self.engine.begin() as connection:

@@ -174,6 +174,16 @@ deliveries = Table(
 )
 
 
+# Jobs only one process may do at a time (long-polling Telegram: the Bot API allows one poller).
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+)
+
+
 def _create(*tables: Table) -> Callable[[Connection], None]:
     def migrate(connection: Connection) -> None:
         metadata.create_all(connection, tables=list(tables))
@@ -185,6 +195,7 @@ def _create(*tables: Table) -> Callable[[Connection], None]:
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _create(handled_events, user_regions, rate_windows, turns),
     _create(tickets, ticket_messages, deliveries),
+    _create(leases),
 )
 
 

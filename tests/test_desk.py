@@ -112,3 +112,17 @@ def test_heroku_style_postgres_urls_use_psycopg():
     assert database_url("postgres://u:p@h:5432/db") == "postgresql+psycopg://u:p@h:5432/db"
     assert database_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
     assert database_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+
+
+def test_only_one_process_holds_a_lease_until_it_lets_go_or_it_expires(database):
+    clock = {"now": datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)}
+    first = ConversationState(open_engine(database), clock=lambda: clock["now"])
+    second = ConversationState(open_engine(database), clock=lambda: clock["now"])  # another worker
+    assert first.hold_lease("telegram-polling", "worker-a", 30)
+    assert not second.hold_lease("telegram-polling", "worker-b", 30)
+    assert first.hold_lease("telegram-polling", "worker-a", 30)  # renewing
+    clock["now"] = clock["now"].replace(minute=1)  # worker-a stopped renewing 60 s ago
+    assert second.hold_lease("telegram-polling", "worker-b", 30)
+    assert not first.hold_lease("telegram-polling", "worker-a", 30)
+    second.release_lease("telegram-polling", "worker-b")
+    assert first.hold_lease("telegram-polling", "worker-a", 30)
