@@ -464,6 +464,15 @@ def webhook_url_of(settings: Settings) -> str | None:
     return url if parts.path not in ("", "/") else urlunsplit(parts._replace(path=DEFAULT_WEBHOOK_PATH))
 
 
+def webhook_secret_of(settings: Settings) -> str:
+    """TELEGRAM_WEBHOOK_SECRET, required in webhook mode and in the form Telegram accepts."""
+    settings.require("TELEGRAM_WEBHOOK_SECRET")
+    secret = settings.get("TELEGRAM_WEBHOOK_SECRET") or ""
+    if not WEBHOOK_SECRET.match(secret):
+        raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be 1-256 letters, digits, _ or - (what Telegram accepts)")
+    return secret
+
+
 async def serve(application: Application, settings: Settings) -> None:
     """Run until SIGINT or SIGTERM: long polling, or the webhook on $PORT with TELEGRAM_WEBHOOK_URL."""
     webhook_url = webhook_url_of(settings)
@@ -487,11 +496,7 @@ def main(settings: Settings) -> int:
     """`neogenesis-bot telegram`: check the settings, wire the bot to a desk, run until stopped."""
     settings.require("TELEGRAM_BOT_TOKEN")
     token = settings.get("TELEGRAM_BOT_TOKEN") or ""
-    secret = settings.get("TELEGRAM_WEBHOOK_SECRET")
-    if webhook_url_of(settings):
-        settings.require("TELEGRAM_WEBHOOK_SECRET")
-        if not WEBHOOK_SECRET.match(secret or ""):
-            raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be 1-256 letters, digits, _ or - (what Telegram accepts)")
+    secret = webhook_secret_of(settings) if webhook_url_of(settings) else settings.get("TELEGRAM_WEBHOOK_SECRET")
     hide_secrets(token, token.partition(":")[2], secret)  # the part after the colon is the secret one
     application = build_application(settings, SupportDesk.from_settings(settings))
     api_url = settings.get("TELEGRAM_API_URL")

@@ -19,6 +19,7 @@ import logging
 import signal
 import socket
 from typing import AsyncIterator
+from urllib.parse import urlsplit
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -73,11 +74,9 @@ class Service:
             self.telegram_adapter = telegram_adapter
             self.webhook_url = telegram_adapter.webhook_url_of(settings)
             if self.webhook_url:  # without one, the worker polls Telegram
-                settings.require("TELEGRAM_WEBHOOK_SECRET")
+                secret = telegram_adapter.webhook_secret_of(settings)
                 self.telegram = telegram_adapter.build_application(settings, self.desk)
-                self.routes += telegram_adapter.webhook_routes(
-                    self.telegram, settings.get("TELEGRAM_WEBHOOK_SECRET") or "", telegram_adapter.urlsplit(self.webhook_url).path
-                )
+                self.routes += telegram_adapter.webhook_routes(self.telegram, secret, urlsplit(self.webhook_url).path)
         self.app = Starlette(routes=self.routes, lifespan=self.lifespan)
 
     @contextlib.asynccontextmanager
