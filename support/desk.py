@@ -99,17 +99,13 @@ class SupportDesk:
             self.state.record_turn(message, message.thread, Reply("escalate", "(to the support team)", region, ticket=ticket.code))
             return None
         if reply is None:
-            reply = self.bot.reply(message)
-            if reply.kind == "escalate" and self.tickets and self.tickets.routing.delivers:
-                reply = self._hand_off(message, reply)
+            reply = self._with_ticket(message, self.bot.reply(message))
         return replace(reply, turn=self.state.record_turn(message, message.thread, reply))
 
     def choose(self, intent_id: str, message: Message) -> Reply:
         """The reply when a person picks a suggested question (a button, a number)."""
         message = replace(message, region=self.region_for(message), text=message.text or f"[picked] {intent_id}")
-        reply = self.bot.answer(intent_id, message.region)
-        if reply.kind == "escalate" and self.tickets and self.tickets.routing.delivers:
-            reply = self._hand_off(message, reply)
+        reply = self._with_ticket(message, self.bot.answer(intent_id, message.region))
         metrics.MESSAGES.labels(channel=message.channel, kind=reply.kind).inc()
         return replace(reply, turn=self.state.record_turn(message, message.thread, reply))
 
@@ -133,6 +129,12 @@ class SupportDesk:
         return self.state.first_time(source, event_id)
 
     # -- hand-offs ---------------------------------------------------------------------------
+
+    def _with_ticket(self, message: Message, reply: Reply) -> Reply:
+        """A hand-off becomes a ticket when tickets reach someone; other replies stay as they are."""
+        if reply.kind == "escalate" and self.tickets and self.tickets.routing.delivers:
+            return self._hand_off(message, reply)
+        return reply
 
     def _hand_off(self, message: Message, reply: Reply) -> Reply:
         """Open a ticket for an escalation; ask how to reach the person if support needs to know."""

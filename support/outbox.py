@@ -20,12 +20,12 @@ import os
 import random
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Mapping, Union
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
-from support.store import deliveries
+from support.store import deliveries, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,6 @@ class Delivery:
 
 
 Sender = Callable[[Delivery], Union[None, Awaitable[None]]]
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class Outbox:

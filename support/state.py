@@ -3,7 +3,7 @@ and the log of turns. All of it lives in the database, so any web process can ta
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable
 
 from sqlalchemy import Engine, delete, func, select, update
@@ -11,17 +11,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from bot.records import Message, Reply
-from support.store import handled_events, leases, rate_windows, turns, user_regions
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
+from support.store import handled_events, leases, rate_windows, turns, user_regions, utcnow
 
 
 class ConversationState:
     """Reads and writes the shared conversation state; every method is one short transaction."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime] = now) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
         self.clock = clock
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert

@@ -47,6 +47,11 @@ POOL_SIZE = min(32, (os.cpu_count() or 1) + 4) + 2
 metadata = MetaData()
 
 
+def utcnow() -> datetime:
+    """Now, in UTC: the default clock of everything that writes times here."""
+    return datetime.now(timezone.utc)
+
+
 class UtcDateTime(TypeDecorator):
     """A moment, written and read back in UTC on every database: PostgreSQL returns `timestamptz` in
     the session's time zone (the server's default, often not UTC), and SQLite keeps no zone at all."""
@@ -159,7 +164,7 @@ deliveries = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False, index=True),
-    Column("kind", String(32), nullable=False),  # email|support_post|support_thread|customer_relay
+    Column("kind", String(32), nullable=False),  # email|support_post|support_thread|telegram_relay|slack_relay
     Column("key", String(100), nullable=False, unique=True),  # stable: Message-ID, idempotency key
     Column("payload", Text, nullable=False),  # JSON
     Column("status", String(16), nullable=False),  # pending|sending|sent|failed

@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Iterable, Mapping
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection
 
 from bot.hours import SupportHours
-from support.store import deliveries, ticket_messages, tickets
+from support.store import deliveries, ticket_messages, tickets, utcnow
 
 ACTIVE = ("awaiting_contact", "open", "claimed")
 CODE_OFFSET = 1000  # NG-1001 is the first ticket
 NOTE_MARKER = "!note"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
