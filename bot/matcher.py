@@ -114,6 +114,7 @@ class Matcher:
         self._is_small_talk = [intent.kind == "social" for intent in self.intents]
         self._small_talk = [p for p, index in enumerate(self._phrasing_intent) if self._is_small_talk[index]]
         self._small_talk_terms = frozenset(t for p in self._small_talk for t in self._phrasing_terms[p])
+        self._small_talk_surfaces = [self._phrasing_surface[p] for p in self._small_talk]
         self._triggers = [
             (index, trigger, self._trigger_parts(trigger))
             for index, intent in enumerate(self.intents)
@@ -166,11 +167,12 @@ class Matcher:
                     scores[index] = score
                     because[index] = self._phrasing_text[phrasing]
 
-        alike = [*self._same_terms.get(frozenset(query), ()), *self._small_talk]
         if reading.words <= tuning.whole_text_max_words and reading.surface:
+            same = self._same_terms.get(frozenset(query), ())
+            alike = [*same, *self._small_talk]
             for _, ratio, position in process.extract(
                 reading.surface,
-                [self._phrasing_surface[p] for p in alike],
+                [*(self._phrasing_surface[p] for p in same), *self._small_talk_surfaces],
                 scorer=fuzz.token_sort_ratio,
                 limit=10,
                 score_cutoff=tuning.whole_text_floor,
