@@ -63,7 +63,7 @@ from adapters.telegram_render import (
     topics_keyboard,
     without_feedback,
 )
-from bot.logs import hide_secrets
+from support.logs import hide_secrets
 from bot.records import Message, Reply
 from bot.settings import Settings, SettingsError
 from support.desk import SupportDesk

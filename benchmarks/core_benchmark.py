@@ -5,7 +5,7 @@
 Measures, on the shipped catalogue and on a generated catalogue of --intents intents:
 - per-message latency of `SupportBot.reply` (p50, p99) and messages per second, over the project's
   labelled message sets (tests/data) for the real catalogue and generated messages for the big one;
-- start-up to first answer: a fresh `python -m bot ask ...` process, wall clock;
+- start-up to first answer: a fresh `python -m service ask ...` process, wall clock;
 - peak memory (max RSS) of a process that loads the catalogue and answers.
 Each figure is the median of --runs runs. Targets: p99 <= 2 ms (real), <= 20 ms (10,000 intents),
 start-up to first answer <= 1 s.
@@ -104,7 +104,7 @@ def latency(bot: SupportBot, messages: list[str], passes: int = 2) -> dict:
 def startup_to_first_answer(intents_dir: Path) -> float:
     env = {**os.environ, "BOT_INTENTS_DIR": str(intents_dir), "BOT_LOG_LEVEL": "WARNING"}
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "bot", "ask", "how long does recovery last"], capture_output=True, text=True, env=env, cwd=ROOT)
+    result = subprocess.run([sys.executable, "-m", "service", "ask", "how long does recovery last"], capture_output=True, text=True, env=env, cwd=ROOT)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise RuntimeError(result.stderr)

@@ -14,8 +14,8 @@ nothing running, also on Ctrl-C. What it starts, all on 127.0.0.1:
   Each scenario gets a fresh database, dropped afterwards.
 - One helper process with the fakes from tests/fakes: the fake Slack Web API, the fake Telegram Bot
   API and a real SMTP server (aiosmtpd). They record every reply and email, with the time it came.
-- For N in --processes: N x `python -m bot serve` (ports of their own, one DATABASE_URL, Slack and
-  Telegram pointed at the fakes, a Telegram webhook so its route exists) and N x `python -m bot worker`
+- For N in --processes: N x `python -m service serve` (ports of their own, one DATABASE_URL, Slack and
+  Telegram pointed at the fakes, a Telegram webhook so its route exists) and N x `python -m service worker`
   (SMTP_URL at the fake mail server), as a platform runs `web=N worker=N`. It waits for /healthz.
 
 The load, open loop (requests leave on a schedule, whether or not earlier ones were answered), at each
@@ -310,7 +310,7 @@ class Cluster:
         self.logs.append(log)
         with log.open("w") as output:  # the child keeps its own copy of the descriptor
             return subprocess.Popen(
-                [sys.executable, "-m", "bot", *command], cwd=self.folder, env=env,
+                [sys.executable, "-m", "service", *command], cwd=self.folder, env=env,
                 stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
             )
 

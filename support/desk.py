@@ -16,7 +16,7 @@ from datetime import datetime
 
 from bot.core import SupportBot
 from bot.hours import parse_hours
-from bot.logs import fields
+from support.logs import fields
 from bot.records import Message, Reply
 from bot.settings import Settings
 from support import metrics

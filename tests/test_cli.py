@@ -1,4 +1,4 @@
-"""The command line, run as a person runs it: `python -m bot ...` in a subprocess."""
+"""The command line, run as a person runs it: `python -m service ...` in a subprocess."""
 
 import json
 import os
@@ -15,7 +15,7 @@ def run(*args: str, stdin: str = "", env: dict | None = None) -> subprocess.Comp
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     environment = {**inherited, "BOT_LOG_LEVEL": "WARNING", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True, cwd=ROOT, env=environment, timeout=60
+        [sys.executable, "-m", "service", *args], input=stdin, capture_output=True, text=True, cwd=ROOT, env=environment, timeout=60
     )
 
 

@@ -281,7 +281,7 @@ def test_the_tickets_command_lists_and_shows(database, smtp):
         "print(desk.handle(Message('refund please, reach me at a@b.com', user_id='5', channel='telegram', region='AU')).ticket)\n"
     )
     code = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    listing = subprocess.run([sys.executable, "-m", "bot", "tickets"], env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run([sys.executable, "-m", "service", "tickets"], env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert f"{code}" in listing and "open" in listing and "email pending" in listing
-    shown = subprocess.run([sys.executable, "-m", "bot", "tickets", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    shown = subprocess.run([sys.executable, "-m", "service", "tickets", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "customerservice@neogenesispro.com.au" in shown and "customer: refund please" in shown and "email" in shown

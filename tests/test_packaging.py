@@ -19,6 +19,6 @@ def test_the_wheel_ships_the_catalogue_and_the_command(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {Path(p).name for p in (ROOT / "intents").glob("*.yaml")}
     assert {f"bot/_intents/{name}" for name in shipped} <= names
-    assert "bot/cli.py" in names
+    assert "service/cli.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "neogenesis-bot = bot.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "neogenesis-bot = service.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

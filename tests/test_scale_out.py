@@ -1,6 +1,6 @@
 """Several processes on one database, as a brand runs the bot behind a load balancer: web processes
 that each may receive any Slack event (and Slack's retries of it), and delivery workers racing over
-one outbox. Every process here is a real one (`python -m bot slack`, `python -m bot worker`), on a
+one outbox. Every process here is a real one (`python -m service slack`, `python -m service worker`), on a
 SQLite file and on a PostgreSQL server (tests/databases.py), talking to a fake Slack Web API and a
 real SMTP server on 127.0.0.1."""
 
@@ -85,14 +85,14 @@ class BotProcess:
 
 @pytest.fixture
 def start_process(tmp_path, database) -> Iterator[Callable[..., BotProcess]]:
-    """start_process("worker", SMTP_URL=...) -> `python -m bot worker` with those settings, on the
+    """start_process("worker", SMTP_URL=...) -> `python -m service worker` with those settings, on the
     test's database. All are gone after the test."""
     started: list[BotProcess] = []
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "SLACK_", "TELEGRAM_", "SMTP", "DATABASE", "MAIL_", "SUPPORT_", "PORT"))}
 
     def start(*command: str, **settings: str) -> BotProcess:
         env = {**clean, "PYTHONPATH": str(ROOT), "DATABASE_URL": database, "BOT_LOG_LEVEL": "INFO", **settings}
-        process = BotProcess([sys.executable, "-m", "bot", *command], env, tmp_path)  # not in the repository: no .env
+        process = BotProcess([sys.executable, "-m", "service", *command], env, tmp_path)  # not in the repository: no .env
         started.append(process)
         return process
 

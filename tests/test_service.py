@@ -1,4 +1,4 @@
-"""The production web process, started for real (`python -m bot serve` on 127.0.0.1) and driven over
+"""The production web process, started for real (`python -m service serve` on 127.0.0.1) and driven over
 HTTP: health and metrics, a Slack event and a Telegram webhook update through the same process, a
 catalogue edit picked up while running, a broken edit refused, and SIGTERM in the middle of traffic
 with nothing lost."""
@@ -41,7 +41,7 @@ def eventually(check, timeout: float = 20.0, what: str = "condition"):
 
 
 class RunningService:
-    """`python -m bot serve` in a subprocess, against the fake Slack and Telegram APIs."""
+    """`python -m service serve` in a subprocess, against the fake Slack and Telegram APIs."""
 
     def __init__(self, tmp_path: Path, slack: FakeSlackAPI, telegram: FakeTelegramAPI) -> None:
         self.port = free_port()
@@ -63,7 +63,7 @@ class RunningService:
             TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
         )
         self.log = (tmp_path / "service.log").open("w+")
-        self.process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen([sys.executable, "-m", "service", "serve"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.http = httpx.Client(base_url=self.url, timeout=5)
         eventually(lambda: self.http.get("/healthz").status_code == 200, what="the service to start")
         self.slack = SlackSender(f"{self.url}/slack/events", SLACK_SECRET)
@@ -157,7 +157,7 @@ def test_sigterm_in_the_middle_of_traffic_loses_nothing(tmp_path, fakes):
 
 
 def test_the_worker_process_polls_telegram_sends_mail_and_stops_cleanly(tmp_path):
-    """`python -m bot worker`: Telegram long polling and hand-off email in one process; SIGTERM ends it
+    """`python -m service worker`: Telegram long polling and hand-off email in one process; SIGTERM ends it
     after the work in hand, with exit code 0."""
     from tests.fakes.smtp import SmtpServer
 
@@ -166,7 +166,7 @@ def test_the_worker_process_polls_telegram_sends_mail_and_stops_cleanly(tmp_path
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "SLACK_", "TELEGRAM_", "SMTP", "DATABASE", "SUPPORT_"))}
         env.update(BOT_DATA_DIR=str(tmp_path), TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN, TELEGRAM_API_URL=telegram.base_url, SMTP_URL=smtp.url, BOT_LOG_LEVEL="INFO")
         log = (tmp_path / "worker.log").open("w+")
-        worker = subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen([sys.executable, "-m", "service", "worker"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             telegram.wait_for("getUpdates", timeout=30)
             telegram.user_says("what is recovery?")

@@ -497,7 +497,7 @@ def test_socket_mode_answers_over_the_websocket(api, desk):
     ],
 )
 def test_missing_settings_stop_start_up_with_one_line(env, named, not_named, tmp_path, monkeypatch, capsys):
-    from bot import cli
+    from service import cli
 
     monkeypatch.chdir(tmp_path)  # no .env here
     for name in [n for n in os.environ if n.startswith(("SLACK_", "BOT_", "DATABASE_"))]:
@@ -525,7 +525,7 @@ def test_one_command_serves_the_events_api_on_port(api, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BOT_", "DATABASE_"))}
     env.update(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=api.base_url, PORT=str(port),
                BOT_DATA_DIR=str(tmp_path), BOT_LOG_LEVEL="INFO")
-    bot = subprocess.Popen([sys.executable, "-m", "bot", "slack"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    bot = subprocess.Popen([sys.executable, "-m", "service", "slack"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     try:
         log = []
         for line in bot.stderr:  # wait for the bot to say it is listening (the pipe ends if it dies)

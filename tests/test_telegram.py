@@ -584,7 +584,7 @@ def clean_environment(tmp_path, **settings: str) -> dict[str, str]:
 
 def cli(tmp_path, environment: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", "telegram"],
+        [sys.executable, "-m", "service", "telegram"],
         env=environment,
         cwd=tmp_path,  # no .env of the developer's
         stdout=subprocess.PIPE,

@@ -23,7 +23,7 @@ from typing import Sequence
 
 from bot.core import SupportBot
 from bot.loading import CatalogueError
-from bot.logs import hide_secrets, setup_logging
+from support.logs import hide_secrets, setup_logging
 from bot.records import Message
 from bot.settings import Settings, SettingsError
 from dotenv import load_dotenv
@@ -127,7 +127,7 @@ def load_bot(settings: Settings) -> SupportBot:
 
 def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     """Chat in the terminal."""
-    from bot.terminal import run_chat as chat
+    from service.terminal import run_chat as chat
 
     return chat(load_bot(settings), args.region or settings.default_region)
 
