@@ -81,6 +81,7 @@ class Catalogue:
     messages: Mapping[str, str]
     vocabulary: Vocabulary
     directory: str = ""
+    negatives: tuple[str, ...] = ()  # everyday requests that are none of ours: the model learns "not ours"
     by_id: Mapping[str, Intent] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -6,10 +6,11 @@ import logging
 import unicodedata
 from pathlib import Path
 
+from bot.calibration import Calibration, read_calibration
 from bot.catalogue import Catalogue
 from bot.loading import load_catalogue
-from bot.matcher import Matcher, Ranking, Tuning
-from bot.policy import Decision, Thresholds, decide
+from bot.matcher import Matcher, Ranking
+from bot.policy import Decision, decide
 from bot.records import Message, Reply
 from bot.replies import ReplyWriter
 
@@ -19,21 +20,24 @@ MAX_MESSAGE_CHARS = 2000  # longer is a paste, not a question; Telegram itself s
 
 
 class SupportBot:
-    """Answers one message at a time; keeps no conversation state, so any thread may call it."""
+    """Answers one message at a time; keeps no conversation state, so any thread may call it.
+
+    Building one trains the intent model on the catalogue (a second or two).
+    """
 
     def __init__(
         self,
         catalogue: Catalogue,
         default_region: str = "US",
-        thresholds: Thresholds = Thresholds(),
-        tuning: Tuning = Tuning(),
+        calibration: Calibration | None = None,
     ) -> None:
         if default_region not in catalogue.regions:
             raise ValueError(f"default region {default_region!r} is not one of {', '.join(catalogue.regions)}")
         self.catalogue = catalogue
         self.default_region = default_region
-        self.thresholds = thresholds
-        self.matcher = Matcher(catalogue, tuning)
+        self.calibration = calibration or (read_calibration(catalogue.directory) if catalogue.directory else None) or Calibration()
+        self.thresholds = self.calibration.thresholds
+        self.matcher = Matcher(catalogue, self.calibration)
         self.writer = ReplyWriter(catalogue)
 
     @classmethod

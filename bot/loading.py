@@ -28,6 +28,9 @@ from bot.catalogue import (
 
 FRAME_FILE = "catalogue.yaml"
 VOCABULARY_FILE = "vocabulary.yaml"
+NEGATIVES_FILE = "not-ours.yaml"
+CALIBRATION_FILE = "calibration.yaml"  # written by `neogenesis-bot calibrate` (bot/calibration.py)
+NOT_INTENTS = (FRAME_FILE, VOCABULARY_FILE, NEGATIVES_FILE, CALIBRATION_FILE)
 INTENT_FIELDS = {"id", "kind", "category", "source", "question", "examples", "answer", "related", "reason", "triggers"}
 SOURCES = {"au-faq", "us-faq", "article", "bot"}
 MESSAGE_KEYS = {
@@ -93,7 +96,7 @@ def load_catalogue(directory: Path | str | None = None) -> Catalogue:
 
     intents: list[Intent] = []
     for path in sorted(folder.glob("*.yaml")):
-        if path.name in (FRAME_FILE, VOCABULARY_FILE):
+        if path.name in NOT_INTENTS:
             continue
         data = _read(path, problems)
         if data is None:
@@ -107,6 +110,7 @@ def load_catalogue(directory: Path | str | None = None) -> Catalogue:
                 intents.append(intent)
             problems.extend(checker.problems)
 
+    negatives = _negatives(folder / NEGATIVES_FILE, problems)
     problems.extend(_cross_checks(intents))
     if not intents and not problems:
         problems.append(f"{folder}: no intents found")
@@ -120,6 +124,7 @@ def load_catalogue(directory: Path | str | None = None) -> Catalogue:
         messages=messages,
         vocabulary=vocabulary,
         directory=str(folder),
+        negatives=negatives,
     )
 
 
@@ -133,6 +138,18 @@ def _read(path: Path, problems: list[str]) -> Any:
     except (OSError, UnicodeDecodeError) as error:
         problems.append(f"{path.name}: cannot be read: {error}")
     return None
+
+
+def _negatives(path: Path, problems: list[str]) -> tuple[str, ...]:
+    """The everyday requests of `not-ours.yaml` (optional): `phrasings:`, a list of texts."""
+    if not path.is_file():
+        return ()
+    data = _read(path, problems)
+    phrasings = data.get("phrasings") if isinstance(data, dict) else None
+    if not isinstance(phrasings, list) or not all(_text(p) for p in phrasings):
+        problems.append(f"{path.name}: expected `phrasings:`, a list of texts")
+        return ()
+    return tuple(p.strip() for p in phrasings)
 
 
 def _frame(data: Any, name: str, problems: list[str]):

@@ -1,31 +1,20 @@
 """From a ranking to a decision: answer, ask which one was meant, hand off, or admit we can't help.
 
-The matcher says how well intents fit; this module decides how sure is sure enough. An answer needs
-a confident best intent and a clear margin over the runner-up; safety answers need more. Near
-misses become a "did you mean" choice that asserts nothing; anything weaker is an honest fallback.
+The matcher says how likely each intent is; this module decides how sure is sure enough, with the
+thresholds that cross-validation chose (`bot.calibration`). An answer needs a confident best intent
+that is more likely than "none of ours"; safety answers need more. Near misses become a "did you
+mean" choice that asserts nothing; anything weaker is an honest fallback.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.calibration import Thresholds
 from bot.catalogue import Catalogue, Intent
 from bot.matcher import Ranking
 
 SAFETY_CATEGORIES = frozenset({"safety"})
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Calibrated on the development sets with `neogenesis-bot eval --sweep`."""
-
-    answer: float = 0.35  # best score needed to answer or hand off
-    safety: float = 0.4  # ... to give a safety answer (pregnancy, oncology, contraindications)
-    margin: float = 0.04  # lead over the runner-up needed to answer rather than ask
-    clarify: float = 0.3  # best score needed to offer "did you mean" options at all
-    social: float = 0.25  # best score needed for small talk (a wrong "you're welcome" costs little)
-    option_window: float = 0.2  # options are within this of the best score
-    max_options: int = 3
 
 
 @dataclass(frozen=True)
@@ -47,6 +36,8 @@ def decide(ranking: Ranking, catalogue: Catalogue, thresholds: Thresholds = Thre
         return Decision("fallback")
     best = catalogue.by_id[matches[0].intent_id]
     score = matches[0].score
+    if ranking.not_ours >= score:  # more likely none of our questions than any one of them
+        return Decision("fallback", score=score)
     lead = score - (matches[1].score if len(matches) > 1 else 0.0)
 
     if best.kind == "social":
@@ -62,7 +53,6 @@ def decide(ranking: Ranking, catalogue: Catalogue, thresholds: Thresholds = Thre
     options = tuple(
         catalogue.by_id[m.intent_id]
         for m in matches
-        if m.score >= max(thresholds.clarify, score - thresholds.option_window)
-        and catalogue.by_id[m.intent_id].kind in ("answer", "handoff")
+        if m.score >= score * thresholds.option_window and catalogue.by_id[m.intent_id].kind in ("answer", "handoff")
     )[: thresholds.max_options]
     return Decision("clarify", best, score, options)

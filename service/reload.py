@@ -47,7 +47,7 @@ class CatalogueReloader:
             self._seen = self._fingerprint()
             old = self.desk.bot
             try:
-                new = await asyncio.to_thread(lambda: SupportBot(load_catalogue(self.folder), old.default_region, old.thresholds, old.matcher.tuning))
+                new = await asyncio.to_thread(lambda: SupportBot(load_catalogue(self.folder), old.default_region))
             except CatalogueError as error:
                 self.status.last_error = "; ".join(error.problems)
                 log.error("catalogue edit refused (%s), still serving the previous one: %s", why, self.status.last_error)

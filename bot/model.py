@@ -1,0 +1,113 @@
+"""The intent model: a linear classifier learned from the catalogue each time it loads.
+
+Features are TF-IDF weights of word 1-2 grams and of character 2-5 grams within words, taken from the
+normalised reading of a text (typos corrected, product aliases and synonyms made one term), so
+"recovey vs booster??" and "difference between Recovery and Booster" share most of them. A linear
+support-vector machine (liblinear, one intent against the rest) scores every intent; a softmax with
+a temperature learned by cross-validation (`bot.calibration`) turns scores into probabilities.
+
+The model knows one label that is no intent: `NOT_OURS`, learned from everyday requests that are
+none of the brand's questions (`Catalogue.negatives`). It tells "not a question we know" apart from
+"a question we know, asked in new words", which a threshold on scores alone cannot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.svm import LinearSVC
+
+NOT_OURS = "__not_ours__"
+REGULARISATION = 1.0  # LinearSVC's C; the library default, kept: it scored best on CLINC150's val split
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training text and the label it teaches (an intent id, or NOT_OURS)."""
+
+    text: str
+    label: str
+    said: str = ""  # the text as written, before reading (for people: validation names it)
+
+
+def _word_features(vocabulary: dict | None = None) -> TfidfVectorizer:
+    return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"[^\s]+", lowercase=False, vocabulary=vocabulary)
+
+
+def _char_features(vocabulary: dict | None = None) -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, lowercase=False, vocabulary=vocabulary)
+
+
+class IntentModel:
+    """Scores texts against labels. Trained once (`IntentModel(examples)`) or loaded from `save`'s
+    file; `scores` is read-only and thread-safe."""
+
+    def __init__(self, examples: Sequence[Example]) -> None:
+        if len({e.label for e in examples}) < 2:
+            raise ValueError("the intent model needs examples of at least two labels")
+        texts = [e.text for e in examples]
+        self._words = _word_features()
+        self._chars = _char_features()
+        features = hstack([self._words.fit_transform(texts), self._chars.fit_transform(texts)]).tocsr()
+        classifier = LinearSVC(C=REGULARISATION, random_state=0)
+        classifier.fit(features, [e.label for e in examples])
+        self.labels: tuple[str, ...] = tuple(classifier.classes_)
+        # Kept as plain arrays: scoring is one sparse product, no estimator call on the hot path.
+        self._weights = np.ascontiguousarray(classifier.coef_.T, dtype=np.float32)
+        self._bias = classifier.intercept_.astype(np.float32)
+
+    def save(self, path: Path) -> None:
+        """Write the trained model as plain arrays (no pickle: loading it runs no code)."""
+        np.savez(
+            path,
+            labels=np.array(self.labels),
+            weights=self._weights,
+            bias=self._bias,
+            **_vectorizer_arrays("words", self._words),
+            **_vectorizer_arrays("chars", self._chars),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> IntentModel:
+        with np.load(path, allow_pickle=False) as saved:
+            model = cls.__new__(cls)
+            model.labels = tuple(str(label) for label in saved["labels"])
+            model._weights = saved["weights"]
+            model._bias = saved["bias"]
+            model._words = _vectorizer_from(saved, "words", _word_features)
+            model._chars = _vectorizer_from(saved, "chars", _char_features)
+        return model
+
+    def features(self, texts: Sequence[str]) -> csr_matrix:
+        return hstack([self._words.transform(texts), self._chars.transform(texts)]).tocsr()
+
+    def scores(self, text: str) -> np.ndarray:
+        """One score per label (in `labels` order): higher is more likely."""
+        return self.scores_many([text])[0]
+
+    def scores_many(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.features(texts) @ self._weights) + self._bias
+
+
+def _vectorizer_arrays(name: str, vectorizer: TfidfVectorizer) -> dict[str, np.ndarray]:
+    terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+    return {f"{name}_terms": np.array(terms), f"{name}_idf": vectorizer.idf_}
+
+
+def _vectorizer_from(saved, name: str, make) -> TfidfVectorizer:
+    vectorizer = make({str(term): index for index, term in enumerate(saved[f"{name}_terms"])})
+    vectorizer.idf_ = saved[f"{name}_idf"]
+    return vectorizer
+
+
+def probabilities(scores: np.ndarray, temperature: float) -> np.ndarray:
+    """Softmax of `scores` sharpened by `temperature` (rows are texts, or one text)."""
+    scaled = np.asarray(scores, dtype=float) * temperature
+    scaled = scaled - scaled.max(axis=-1, keepdims=True)
+    exp = np.exp(scaled)
+    return exp / exp.sum(axis=-1, keepdims=True)

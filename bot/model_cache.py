@@ -1,0 +1,77 @@
+"""Trained intent models kept on disk: a restart with an unchanged catalogue skips training.
+
+A model is filed under a digest of everything that shapes it (the catalogue's intents, vocabulary
+and negatives, the training code, the library versions), so an edited catalogue or a new release
+trains afresh and an old file is never used by mistake. The cache is only a shortcut: when its
+folder cannot be written the bot trains and carries on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+from bot.catalogue import Catalogue
+from bot.model import IntentModel
+
+log = logging.getLogger(__name__)
+
+CACHE_SETTING = "BOT_MODEL_CACHE"  # a folder, or "off"
+KEEP = 4  # models kept; older ones are removed
+TRAINING_CODE = ("model.py", "training.py", "normalise.py", "english.py", "matcher.py")
+LIBRARIES = ("scikit-learn", "numpy", "scipy", "pyspellchecker", "snowballstemmer", "rapidfuzz")
+
+
+def cache_folder() -> Path | None:
+    configured = os.environ.get(CACHE_SETTING, "")
+    if configured.lower() == "off":
+        return None
+    if configured:
+        return Path(configured)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("neogenesis-bot")) / "models"
+
+
+def digest(catalogue: Catalogue) -> str:
+    """What the trained model depends on, as one hex digest."""
+    sha = hashlib.sha256()
+    sha.update(repr((catalogue.intents, catalogue.vocabulary, catalogue.negatives, sorted(catalogue.regions))).encode())
+    here = Path(__file__).parent
+    for name in TRAINING_CODE:
+        sha.update((here / name).read_bytes())
+    for library in LIBRARIES:
+        try:
+            sha.update(f"{library}={metadata.version(library)}".encode())
+        except metadata.PackageNotFoundError:
+            sha.update(library.encode())
+    return sha.hexdigest()[:32]
+
+
+def cached_model(catalogue: Catalogue, train: Callable[[], IntentModel]) -> IntentModel:
+    """The catalogue's model from the cache, or trained by `train` and filed there."""
+    folder = cache_folder()
+    if folder is None:
+        return train()
+    path = folder / f"intent-model-{digest(catalogue)}.npz"
+    if path.is_file():
+        try:
+            return IntentModel.load(path)
+        except (OSError, ValueError, KeyError) as error:
+            log.warning("cached intent model %s unreadable (%s); training again", path.name, error)
+    model = train()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as stream:
+            model.save(stream)
+        os.replace(stream.name, path)
+        for old in sorted(folder.glob("intent-model-*.npz"), key=lambda p: p.stat().st_mtime)[:-KEEP]:
+            old.unlink(missing_ok=True)
+    except OSError as error:
+        log.info("intent model not cached (%s): the next start trains again", error)
+    return model
