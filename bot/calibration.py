@@ -6,13 +6,14 @@ The procedure (`neogenesis-bot calibrate` runs it and writes `calibration.yaml` 
    held-out texts. Every phrasing is then scored by a model that never saw it.
 2. Temperature: the softmax temperature that minimises the log-loss of the held-out texts' true
    labels (temperature scaling, Guo et al. 2017): probabilities mean what they say.
-3. Thresholds, each read off the held-out predictions:
-   - answer: the lowest confidence at which answered held-out phrasings are right at least
-     ANSWER_PRECISION of the time;
-   - safety: the same for predictions of a safety intent, at SAFETY_PRECISION (no wrong answer);
-   - social: the same for small talk, at SOCIAL_PRECISION (a wrong "you're welcome" costs little);
-   - clarify: the confidence that only NEGATIVES_ASKED of the held-out everyday requests reach, so
-     "did you mean" is offered to real questions, not to small talk about the weather.
+3. Thresholds, each the one that maximises the summed utility of the held-out predictions, with
+   the utilities below (a right reply +1, a wrong one minus its cost, a "did you mean" +CLICK_VALUE
+   when its options hold the right question and -CLARIFY_NOISE when not, a fallback 0):
+   - answer, safety, handoff, social: one threshold per kind of predicted intent, each with its
+     own cost of being wrong (COST_OF_WRONG); predictions below it count as a "did you mean";
+   - clarify: then, among the predictions below their threshold, where a "did you mean" is worth
+     more than a fallback.
+   A prediction only counts when its intent is more likely than "none of ours".
 The constants below are the only choices made by hand; they state costs, not fitted numbers.
 """
 
@@ -33,10 +34,15 @@ from bot.training import TrainingSet
 
 CALIBRATION_FILE = "calibration.yaml"
 FOLDS = 5
-ANSWER_PRECISION = 0.98  # a wrong answer costs far more than a "did you mean"
-SAFETY_PRECISION = 1.0  # pregnancy, oncology, contraindications: no wrong answer at all
-SOCIAL_PRECISION = 0.9
-NEGATIVES_ASKED = 0.01
+# What each outcome is worth, relative to a right reply (+1); a fallback is worth 0.
+COST_OF_WRONG = {
+    "answer": 3.0,  # a confident wrong answer undoes three right ones
+    "safety": 20.0,  # pregnancy, oncology, contraindications: next to never
+    "handoff": 1.0,  # a person reads every hand-off: a needless one costs a wait
+    "social": 0.5,  # a misplaced "you're welcome" costs little
+}
+CLICK_VALUE = 0.5  # a "did you mean" whose options hold the right question: one click away
+CLARIFY_NOISE = 0.5  # ... whose options do not: as much lost as a useful one gains
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Thresholds:
 
     answer: float = 0.5  # best probability needed to answer or hand off
     safety: float = 0.7  # ... to give a safety answer (pregnancy, oncology, contraindications)
+    handoff: float = 0.5  # ... to hand off to a person
     margin: float = 0.0  # lead over the runner-up needed to answer rather than ask
     clarify: float = 0.2  # best probability needed to offer "did you mean" options at all
     social: float = 0.4  # best probability needed for small talk
@@ -86,41 +93,82 @@ def cross_validate(training: TrainingSet, folds: int = FOLDS, seed: int = 0) -> 
     return HeldOut(labels, tuple(truth), scores, tuple(e.said or e.text for e in held))
 
 
-def calibrate(held: HeldOut, is_safety: Callable[[str], bool], is_social: Callable[[str], bool]) -> Calibration:
+def calibrate(
+    held: HeldOut,
+    is_safety: Callable[[str], bool],
+    is_social: Callable[[str], bool],
+    is_handoff: Callable[[str], bool] = lambda label: False,
+    option_window: float = Thresholds.option_window,
+    max_options: int = Thresholds.max_options,
+) -> Calibration:
     """Temperature and thresholds from held-out predictions (the procedure in the module docstring)."""
     temperature = _temperature(held)
     p = probabilities(held.scores, temperature)
     ours = np.array([label != NOT_OURS for label in held.labels])
     intent_p = np.where(ours, p, -1.0)
-    best = intent_p.argmax(axis=1)
-    best_p = intent_p[np.arange(len(best)), best]
+    order = np.argsort(-intent_p, axis=1)[:, :max_options]
+    best = order[:, 0]
+    rows = np.arange(len(best))
+    best_p = intent_p[rows, best]
     not_ours_p = p[:, held.labels.index(NOT_OURS)] if NOT_OURS in held.labels else np.zeros(len(best))
     predicted = [held.labels[i] for i in best]
-    # An intent is "answered" when it beats NOT_OURS; right when it is the true label.
-    offered = best_p > not_ours_p
-    right = np.array([pred == true for pred, true in zip(predicted, held.truth)])
-    safety = np.array([is_safety(label) for label in predicted])
-    social = np.array([is_social(label) for label in predicted])
-    negatives = np.array([true == NOT_OURS for true in held.truth])
+    truth_column = np.array([held.labels.index(t) for t in held.truth])
+    offered = best_p > not_ours_p  # an intent is more likely than "none of ours"
+    right = best == truth_column
+    in_options = ((order == truth_column[:, None]) & (intent_p[rows[:, None], order] >= option_window * best_p[:, None])).any(axis=1)
+    clarify_value = np.where(in_options, CLICK_VALUE, -CLARIFY_NOISE)
+    group = np.array([
+        "safety" if is_safety(label) else "handoff" if is_handoff(label) else "social" if is_social(label) else "answer"
+        for label in predicted
+    ])
 
-    answer = _lowest_precise(best_p, right, offered & ~social, ANSWER_PRECISION)
+    chosen = {
+        name: _best_threshold(best_p, right, offered & (group == name), COST_OF_WRONG[name], clarify_value if name != "social" else None)
+        for name in COST_OF_WRONG
+    }
+    chosen["safety"] = max(chosen["safety"], chosen["answer"])
+    needed = np.array([chosen[g] for g in group])
+    undecided = offered & (best_p < needed) & (group != "social")
+    clarify = _best_threshold(best_p, np.zeros(len(best), bool), undecided, 0.0, None, gains=clarify_value)
     thresholds = Thresholds(
-        answer=answer,
-        safety=max(answer, _lowest_precise(best_p, right, offered & safety, SAFETY_PRECISION)),
-        social=_lowest_precise(best_p, right, offered & social, SOCIAL_PRECISION),
-        clarify=min(answer, float(np.quantile(np.where(offered, best_p, 0.0)[negatives], 1 - NEGATIVES_ASKED)) if negatives.any() else 0.2),
+        answer=chosen["answer"], safety=chosen["safety"], handoff=chosen["handoff"], social=chosen["social"],
+        clarify=min(clarify, chosen["answer"]), option_window=option_window, max_options=max_options,
     )
+    negatives = np.array([true == NOT_OURS for true in held.truth])
     phrasings = ~negatives
-    answered = offered & (best_p >= thresholds.answer) & phrasings
+    answered = offered & (best_p >= needed) & (group != "social")
     figures = {
         "held_out_phrasings": int(phrasings.sum()),
         "held_out_negatives": int(negatives.sum()),
         "top1_right": round(float(right[phrasings].mean()), 4),
-        "answered_right": round(float((answered & right).sum() / phrasings.sum()), 4),
-        "answered_wrong": round(float((answered & ~right).sum() / phrasings.sum()), 4),
-        "negatives_answered": round(float((offered & (best_p >= thresholds.answer) & negatives & ~social).mean() if negatives.any() else 0.0), 4),
+        "answered_right": round(float((answered & right & phrasings).sum() / max(1, phrasings.sum())), 4),
+        "answered_wrong": round(float((answered & ~right & phrasings).sum() / max(1, phrasings.sum())), 4),
+        "negatives_answered": round(float((answered & negatives).sum() / max(1, negatives.sum())), 4),
     }
     return Calibration(round(temperature, 4), Thresholds(**{k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(thresholds).items()}), figures)
+
+
+def _best_threshold(
+    confidence: np.ndarray,
+    right: np.ndarray,
+    among: np.ndarray,
+    cost_of_wrong: float,
+    below: np.ndarray | None,
+    gains: np.ndarray | None = None,
+) -> float:
+    """The threshold that maximises the summed utility of the predictions `among`: at or above it,
+    each counts `gains` (default: +1 if right, -cost_of_wrong if not); below it, `below` (default 0)."""
+    values = confidence[among]
+    if not len(values):
+        return 1.0
+    order = np.argsort(-values)
+    above = (gains[among] if gains is not None else np.where(right[among], 1.0, -cost_of_wrong))[order]
+    under = below[among][order] if below is not None else np.zeros(len(values))
+    # Utility with the threshold just below the k-th most confident prediction: the first k+1 above.
+    totals = np.cumsum(above) + (under.sum() - np.cumsum(under))
+    if totals.max() <= under.sum():  # answering none of them is best
+        return 1.0
+    return float(values[order][int(totals.argmax())])
 
 
 def _temperature(held: HeldOut) -> float:

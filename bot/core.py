@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 
 from bot.calibration import Calibration, read_calibration
 from bot.catalogue import Catalogue
 from bot.loading import load_catalogue
 from bot.matcher import Matcher, Ranking
-from bot.policy import Decision, decide
+from bot.policy import SAFETY_CATEGORIES, Decision, decide
 from bot.records import Message, Reply
 from bot.replies import ReplyWriter
 
@@ -39,6 +40,11 @@ class SupportBot:
         self.thresholds = self.calibration.thresholds
         self.matcher = Matcher(catalogue, self.calibration)
         self.writer = ReplyWriter(catalogue)
+        self._named = {
+            intent.id: {region: self.matcher.normalise(text).products for region, text in intent.answers.items() if isinstance(text, str)}
+            for intent in catalogue.intents
+            if intent.region_dependent and intent.category in SAFETY_CATEGORIES
+        }
 
     @classmethod
     def load(cls, intents_dir: Path | str | None = None, default_region: str = "US") -> SupportBot:
@@ -70,7 +76,19 @@ class SupportBot:
             return self.writer.fallback(region)
         if decision.kind == "fallback" and decision.intent is None and not _looks_like_text(text):
             return self.writer.notice("no_text", region)
+        if decision.kind == "answer" and self.pages_disagree(decision.intent.id, region, decision.products):
+            # The AU page says avoid it, the US page says every product is safe: a person answers.
+            return replace(self.writer.handoff(None, region, "medical", decision.score), intent_id=decision.intent.id)
         return self.writer.write(decision, region)
+
+    def pages_disagree(self, intent_id: str, region: str, products: frozenset[str]) -> bool:
+        """Whether a safety answer's region pages disagree about a product the message names: one
+        region's answer names it (as an exception) where `region`'s answer does not."""
+        named = self._named.get(intent_id)
+        if not named or not products:
+            return False
+        elsewhere = frozenset().union(*(found for other, found in named.items() if other != region))
+        return bool(products & (elsewhere - named.get(region, named.get(None, frozenset()))))
 
     def decide(self, text: str) -> Decision:
         """How the bot would handle `text`, before any wording."""

@@ -31,6 +31,7 @@ VOCABULARY_FILE = "vocabulary.yaml"
 NEGATIVES_FILE = "not-ours.yaml"
 CALIBRATION_FILE = "calibration.yaml"  # written by `neogenesis-bot calibrate` (bot/calibration.py)
 NOT_INTENTS = (FRAME_FILE, VOCABULARY_FILE, NEGATIVES_FILE, CALIBRATION_FILE)
+DEFAULT_FRAME = Path(__file__).resolve().parent / "default_frame.yaml"  # for a folder without catalogue.yaml
 INTENT_FIELDS = {"id", "kind", "category", "source", "question", "examples", "answer", "related", "reason", "triggers"}
 SOURCES = {"au-faq", "us-faq", "article", "bot"}
 MESSAGE_KEYS = {
@@ -84,15 +85,21 @@ def read_yaml(path: Path) -> Any:
 
 
 def load_catalogue(directory: Path | str | None = None) -> Catalogue:
-    """Read and check every YAML file of the catalogue folder; raise CatalogueError if any is wrong."""
+    """Read and check every YAML file of the catalogue folder; raise CatalogueError if any is wrong.
+
+    A folder of intents alone (no catalogue.yaml, no vocabulary.yaml) loads with a neutral frame:
+    one region, the bot's own messages in plain words, and the intents' categories as they are.
+    """
     folder = Path(directory) if directory is not None else default_intents_dir()
     problems: list[str] = []
     if not folder.is_dir():
         raise CatalogueError([f"{folder}: no such catalogue folder (set BOT_INTENTS_DIR to the intents/ folder)"])
 
-    frame = _read(folder / FRAME_FILE, problems)
+    own_frame = (folder / FRAME_FILE).is_file()
+    frame = _read(folder / FRAME_FILE if own_frame else DEFAULT_FRAME, problems)
     categories, regions, reasons, messages = _frame(frame, FRAME_FILE, problems)
-    vocabulary = _vocabulary(_read(folder / VOCABULARY_FILE, problems), VOCABULARY_FILE, problems)
+    has_vocabulary = own_frame or (folder / VOCABULARY_FILE).is_file()
+    vocabulary = _vocabulary(_read(folder / VOCABULARY_FILE, problems), VOCABULARY_FILE, problems) if has_vocabulary else Vocabulary()
 
     intents: list[Intent] = []
     for path in sorted(folder.glob("*.yaml")):
@@ -105,6 +112,8 @@ def load_catalogue(directory: Path | str | None = None) -> Catalogue:
             problems.append(f"{path.name}: expected a top-level `intents:` list")
             continue
         for position, raw in enumerate(data["intents"], start=1):
+            if not own_frame and isinstance(raw, dict) and _text(raw.get("category")) and raw["category"] not in {c.id for c in categories}:
+                categories += (Category(raw["category"], raw["category"].replace("_", " ").replace("-", " ").capitalize()),)
             checker = _IntentChecker(path.name, position, raw, categories, regions, reasons)
             if (intent := checker.intent()) is not None:
                 intents.append(intent)

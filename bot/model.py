@@ -58,8 +58,11 @@ class IntentModel:
         classifier.fit(features, [e.label for e in examples])
         self.labels: tuple[str, ...] = tuple(classifier.classes_)
         # Kept as plain arrays: scoring is one sparse product, no estimator call on the hot path.
-        self._weights = np.ascontiguousarray(classifier.coef_.T, dtype=np.float32)
-        self._bias = classifier.intercept_.astype(np.float32)
+        coef, bias = classifier.coef_, classifier.intercept_
+        if len(self.labels) == 2:  # one score for the second label; the first gets its negative
+            coef, bias = np.vstack([-coef, coef]), np.concatenate([-bias, bias])
+        self._weights = np.ascontiguousarray(coef.T, dtype=np.float32)
+        self._bias = bias.astype(np.float32)
 
     def save(self, path: Path) -> None:
         """Write the trained model as plain arrays (no pickle: loading it runs no code)."""
@@ -84,7 +87,8 @@ class IntentModel:
         return model
 
     def features(self, texts: Sequence[str]) -> csr_matrix:
-        return hstack([self._words.transform(texts), self._chars.transform(texts)]).tocsr()
+        # float32 like the weights: a float64 product would convert the whole weight matrix per call
+        return hstack([self._words.transform(texts), self._chars.transform(texts)]).tocsr().astype(np.float32)
 
     def scores(self, text: str) -> np.ndarray:
         """One score per label (in `labels` order): higher is more likely."""

@@ -25,6 +25,7 @@ class Decision:
     intent: Intent | None = None
     score: float = 0.0
     options: tuple[Intent, ...] = ()
+    products: frozenset[str] = frozenset()  # the products the message names
 
 
 def decide(ranking: Ranking, catalogue: Catalogue, thresholds: Thresholds = Thresholds()) -> Decision:
@@ -45,9 +46,14 @@ def decide(ranking: Ranking, catalogue: Catalogue, thresholds: Thresholds = Thre
     if best.kind == "fallback":  # a topic we know we cannot answer: say so, with its note if sure
         return Decision("fallback", best if score >= thresholds.clarify else None, score)
 
-    needed = thresholds.safety if best.category in SAFETY_CATEGORIES else thresholds.answer
+    if best.category in SAFETY_CATEGORIES:
+        needed = thresholds.safety
+    elif best.kind == "handoff":
+        needed = thresholds.handoff
+    else:
+        needed = thresholds.answer
     if score >= needed and lead >= thresholds.margin:
-        return Decision("handoff" if best.kind == "handoff" else "answer", best, score)
+        return Decision("handoff" if best.kind == "handoff" else "answer", best, score, products=ranking.reading.products)
     if score < thresholds.clarify:
         return Decision("fallback", score=score)
     options = tuple(

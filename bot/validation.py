@@ -75,7 +75,7 @@ def misrouted_examples(bot: SupportBot, held: HeldOut | None = None) -> list[Fin
         decision = decide(ranking, bot.catalogue, bot.thresholds)
         if decision.intent is None or decision.intent.id == intent.id or decision.kind == "clarify":
             continue
-        if intent.kind == decision.intent.kind == "social":  # one friendly reply for another
+        if intent.kind == decision.intent.kind and intent.kind in ("social", "handoff"):  # same reply: friendly, or a person
             continue
         findings.append(
             Finding(

@@ -3,7 +3,8 @@
     neogenesis-bot chat [--region AU|US]          the bot in this terminal
     neogenesis-bot ask "text" [--region] [--channel] [--json]
     neogenesis-bot ask --jsonl < messages.jsonl   one JSON reply per JSON line
-    neogenesis-bot eval FILE... [--sweep] [--misses]
+    neogenesis-bot eval FILE... [--sweep] [--misses] [--cross-validate]
+    neogenesis-bot calibrate                      choose thresholds by cross-validation
     neogenesis-bot validate                       check the catalogue
 
 Expected problems (a broken catalogue, a bad setting) print one clear message and exit 1;
@@ -79,14 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--jsonl", action="store_true", help="read JSON lines (text, region, channel) from stdin")
     ask.set_defaults(run=run_ask)
 
-    evaluate = commands.add_parser("eval", help="score the bot on labelled eval files")
-    evaluate.add_argument("files", nargs="+")
+    evaluate = commands.add_parser("eval", help="score the bot on labelled eval files, or by cross-validation over the catalogue")
+    evaluate.add_argument("files", nargs="*")
+    evaluate.add_argument("--cross-validate", action="store_true", help="5-fold cross-validation over the catalogue's own phrasings")
     evaluate.add_argument("--sweep", action="store_true", help="try threshold combinations, best first")
     evaluate.add_argument("--misses", action="store_true", help="also list clarify and missed cases")
     evaluate.set_defaults(run=run_eval)
 
     validate = commands.add_parser("validate", help="check the intent catalogue")
     validate.set_defaults(run=run_validate)
+
+    calibrate = commands.add_parser("calibrate", help="choose the confidence thresholds by cross-validation and write calibration.yaml")
+    calibrate.set_defaults(run=run_calibrate)
 
     serve = commands.add_parser("serve", help="the web process: Slack events, Telegram webhook, /healthz and /metrics on $PORT")
     serve.set_defaults(run=run_serve)
@@ -164,6 +169,11 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot import evaluation
 
     bot = load_bot(settings)
+    if not args.files and not args.cross_validate:
+        raise UsageError("eval needs eval files, or --cross-validate: neogenesis-bot eval tests/data/dev.yaml")
+    if args.cross_validate:
+        print(evaluation.cross_validate(bot).report())
+        print()
     for path in args.files:
         try:
             cases = evaluation.load_cases(path)
@@ -196,6 +206,26 @@ def run_validate(args: argparse.Namespace, settings: Settings) -> int:
     warnings = len(findings) - errors
     print(f"{errors} error(s), {warnings} warning(s)")
     return 1 if errors else 0
+
+
+def run_calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Cross-validate the catalogue and write the temperature and thresholds it supports."""
+    from bot.calibration import calibrate, cross_validate, write_calibration
+    from bot.policy import SAFETY_CATEGORIES
+
+    bot = load_bot(settings)
+    catalogue = bot.catalogue
+    calibration = calibrate(
+        cross_validate(bot.matcher.training),
+        is_safety=lambda label: label in catalogue.by_id and catalogue.by_id[label].category in SAFETY_CATEGORIES,
+        is_social=lambda label: label in catalogue.by_id and catalogue.by_id[label].kind == "social",
+        is_handoff=lambda label: label in catalogue.by_id and catalogue.by_id[label].kind == "handoff",
+    )
+    path = write_calibration(Path(catalogue.directory), calibration)
+    print(f"temperature {calibration.temperature}; thresholds {calibration.thresholds}")
+    print(f"cross-validation: {calibration.figures}")
+    print(f"written to {path}")
+    return 0
 
 
 def run_worker(args: argparse.Namespace, settings: Settings) -> int:
