@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from datetime import datetime, timezone
 from pathlib import Path
 
+from bot import context as conversation
 from bot.catalogue import Catalogue
 from bot.loading import load_catalogue
 from bot.matcher import Matcher, Ranking, Tuning
@@ -67,6 +69,29 @@ class SupportBot:
         if decision.kind == "fallback" and decision.intent is None and not _looks_like_text(text):
             return self.writer.notice("no_text", region)
         return self.writer.write(decision, region)
+
+    def converse(self, message: Message, context: conversation.Context | None = None, now: datetime | None = None) -> conversation.Turn:
+        """The reply to a message in a conversation whose last answer was `context`, and the context
+        to carry on with. A follow-up ("and the 30ml?") is read against the context; a context from
+        another region is not used. The caller keeps the context: the bot stores nothing."""
+        region = self.region_of(message)
+        now = now or datetime.now(timezone.utc)
+        if context is not None and context.region != region:
+            context = None
+        text = message.text if isinstance(message.text, str) else ""
+        if context is None or not text.strip() or len(text) > MAX_MESSAGE_CHARS:
+            reading = conversation.Reading(text, Decision("fallback"))
+            reply = self.reply(message)
+            if reply.kind in ("answer", "escalate"):
+                reading = conversation.Reading(text, Decision(reply.kind))
+        else:
+            try:
+                reading = conversation.read(self, text, context, region)
+            except Exception:  # a bug must cost one reply, not the conversation
+                log.exception("reading a follow-up failed for a message from %s", message.channel)
+                return conversation.Turn(self.writer.fallback(region), context)
+            reply = self.writer.write(reading.decision, region) if reading.follow_up else self.reply(message)
+        return conversation.Turn(reply, conversation.carry_on(reading, reply, context, region, now, self.catalogue))
 
     def decide(self, text: str) -> Decision:
         """How the bot would handle `text`, before any wording."""
