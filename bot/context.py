@@ -34,7 +34,7 @@ LEAD_INS = (
     "plus", "then", "ok and", "okay and", "so", "for the", "with the", "in the",
 )
 # Words that point back at the last thing talked about, when no product is named instead.
-POINTERS = frozenset({"it", "its", "that", "this", "they", "them", "those", "these", "one", "ones", "too", "either", "same", "there"})
+POINTERS = frozenset({"it", "its", "that", "this", "they", "them", "those", "these", "one", "ones", "too", "either", "same"})
 SHORT = 3  # words: "30ml?", "breastfeeding?", "how often?" say too little to be a whole question
 LONG = 12  # words: longer than this is a question of its own, whatever its first word
 MAX_QUESTION_CHARS = 300  # a context's question is re-read with each follow-up; keep it a question
