@@ -62,8 +62,13 @@ class ReplyWriter:
         desk words it with the ticket instead (`handoff_ticket`, `ask_contact`).
         """
         variant = intent.answer_for(region) if intent else None
-        parts = [_without_address(self.catalogue.fill(variant, region), escalate_to or self.catalogue.regions[region].email)] if isinstance(variant, str) else []
-        parts = [part for part in parts if part]
+        parts = [self.catalogue.fill(variant, region)] if isinstance(variant, str) else []
+        address = escalate_to or self.catalogue.regions[region].email
+        if parts and address.casefold() in parts[0].casefold():  # say the address once
+            if message_key == "handoff":  # the brand's words name it: keep them whole, and point at them
+                message_key = "handoff_named"
+            else:  # a ticket is open: "Contact us at ..." is what the bot just did for the person
+                parts = [part for part in (_without_address(parts[0], address),) if part]
         parts.append(self.catalogue.fill(self.catalogue.messages[message_key], region, reason, ticket=ticket or "", **values))
         return Reply(
             "escalate",

@@ -113,7 +113,9 @@ def telegram():
 
 
 def settings_for(telegram: FakeTelegramAPI, tmp_path, **extra: str) -> Settings:
-    return Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": telegram.base_url, "BOT_DATA_DIR": str(tmp_path), **extra})
+    # BOT_DEFAULT_REGION set, as a one-region brand sets it: the bot never asks (BOT_DEFAULT_REGION="" to be asked)
+    environment = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": telegram.base_url, "BOT_DATA_DIR": str(tmp_path), "BOT_DEFAULT_REGION": "US"}
+    return Settings.from_env({**environment, **extra})
 
 
 @pytest.fixture
