@@ -104,15 +104,28 @@ def products_in(text: str, catalogue: Catalogue) -> tuple[str, ...]:
 def leans_on_context(text: str, catalogue: Catalogue) -> bool:
     """Whether `text` reads as a follow-up: short, or opening with "and ..."/"what about ...", or
     pointing back ("is that ok for oily skin too?") without naming a product of its own."""
+    return len(words(text)) <= SHORT and bool(words(text)) or points_back(text, catalogue)
+
+
+def points_back(text: str, catalogue: Catalogue) -> bool:
+    """Whether `text` says outright that it continues: "and ...", "what about ...", "is that ...?"."""
     said = words(text)
     if not said or len(said) > LONG:
         return False
     joined = " ".join(said)
     if any(joined == lead or joined.startswith(lead + " ") for lead in LEAD_INS):
         return True
-    if len(said) <= SHORT:
-        return True
     return not products_in(text, catalogue) and any(word in POINTERS for word in said)
+
+
+def about_other_products(decision: Decision, named: tuple[str, ...], context: Context, region: str, catalogue: Catalogue) -> bool:
+    """Whether a decision for "and <product>?" would answer about the last product instead: its
+    question or answer names the products talked about before and none of the new ones."""
+    if decision.intent is None or not named:
+        return False
+    answer = decision.intent.answer_for(region)
+    covers = set(products_in(decision.intent.question + " " + (answer if isinstance(answer, str) else ""), catalogue))
+    return bool(covers & set(context.products)) and not covers & set(named)
 
 
 def swap_products(question: str, old: tuple[str, ...], new: tuple[str, ...], catalogue: Catalogue) -> str:
@@ -163,6 +176,8 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
     candidates = []
     for reading in readings(text, context, bot.catalogue):
         decision = bot.decide(reading)
+        if about_other_products(decision, named, context, region or context.region, bot.catalogue):
+            continue  # "how long does Recovery last?" "and Booster?": the Recovery answer is no answer
         if decision.kind in CONFIDENT and decision.intent is not None:
             sure.append((decision.score + own_score.get(decision.intent.id, 0.0), Reading(reading, decision, follow_up=True)))
         elif decision.kind == "clarify":
@@ -177,6 +192,10 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
         sure.append((1.0 + own_score.get(last.id, 0.0), Reading(swapped, Decision("answer", last, 1.0), follow_up=True)))
     if sure:
         return max(sure, key=lambda pair: pair[0])[1]
+    if not candidates and alone.kind == "fallback" and points_back(text, bot.catalogue) and last is not None:
+        # "which has the most?": nothing sure, but it is about the last answer; offer it and its kin
+        related = [bot.catalogue.by_id[i] for i in last.related if i in bot.catalogue.by_id]
+        candidates = [i for i in (last, *related) if i.kind in ("answer", "handoff")]
     if candidates:
         options = tuple(candidates)[: bot.thresholds.max_options]
         return Reading(text, Decision("clarify", options[0], alone.score, options), follow_up=True)

@@ -181,6 +181,8 @@ class SupportDesk:
         the person's region unknown (`known` None), a reply that depends on it waits for the answer
         to "Australia or the United States?"; one that does not names every region's contacts."""
         stored = self.state.context_of(message.thread)
+        if stored is not None and stored["user_id"] != message.user_id:
+            stored = None  # someone else in the same thread: their context is theirs
         waiting = stored is not None and (stored.get("pending_text") is not None or stored.get("pending_intent"))
         if known is None and waiting and (region := region_named(message.text)):
             return self._region_chosen(replace(message, region=region), stored)
@@ -203,6 +205,8 @@ class SupportDesk:
         region = message.region or self.bot.default_region
         self.state.set_region(message.channel, message.user_id, region)
         log.info("a %s user chose region %s", message.channel, region)
+        if stored and stored["user_id"] != message.user_id:
+            stored = None  # a question someone else in the thread is waiting on stays theirs
         context = _columns(self._context(stored, message))
         if stored and stored.get("pending_intent"):
             self.state.save_context(message.thread, message.user_id, **context)

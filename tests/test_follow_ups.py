@@ -63,6 +63,13 @@ def test_the_same_product_with_another_attribute(chat):
     assert follow_up.intent_id == "recovery-microneedling"
 
 
+def test_another_product_never_gets_the_last_products_answer(chat):
+    _, follow_up = chat("how long does the 15ml recovery last?", "what about booster?")
+    assert follow_up.kind != "answer"  # the bottle-life answer is about Recovery only
+    if follow_up.kind == "clarify":
+        assert follow_up.options
+
+
 def test_a_pronoun_means_the_last_product(chat):
     _, _, follow_up = chat("what is recovery", "thanks!", "can i use it on open wounds?")
     assert follow_up.intent_id == "recovery-open-wounds"

@@ -239,6 +239,29 @@ def test_without_a_choice_the_region_is_bot_default_region(run_bot, telegram):
     assert AU_PREGNANCY in telegram.next_sent().text
 
 
+def test_with_no_region_set_anywhere_the_bot_asks_with_buttons_then_answers(run_bot, telegram):
+    run_bot(BOT_DEFAULT_REGION="")  # not set: the brand serves both regions
+    telegram.user_says("is it safe during pregnancy?")
+    question = telegram.next_sent()
+    assert question.text == "Australia or the United States? The answer to that differs between the two."
+    assert question.buttons == [("Australia", "q:region:AU"), ("The United States", "q:region:US")]
+    telegram.press(question, "Australia")
+    assert AU_PREGNANCY in telegram.next_sent().text  # the question that was waiting
+    telegram.user_says("how long does the 5ml recovery last?")
+    assert RECOVERY_5ML in telegram.next_sent().text  # the same everywhere: never asked
+    telegram.user_says("is it safe during pregnancy?")
+    assert AU_PREGNANCY in telegram.next_sent().text  # remembered
+    telegram.user_says("is it safe during pregnancy?", user=BOB)
+    assert telegram.next_sent().text.startswith("Australia or the United States?")  # for that person only
+
+
+def test_a_follow_up_in_a_telegram_chat_leans_on_the_last_answer(chat):
+    chat.user_says("how long does the 5ml recovery last?")
+    assert RECOVERY_5ML in chat.next_sent().text
+    chat.user_says("and the 30ml?")
+    assert "6 months" in chat.next_sent().text
+
+
 # -- questions, buttons, hand-offs -------------------------------------------------------------------
 
 
