@@ -196,7 +196,10 @@ class SupportDesk:
         if known is None and reply.kind in ("fallback", "social"):
             reply = self.bot.writer.naming_every_region(reply)
         if turn.context is not None or waiting:
-            self.state.save_context(message.thread, message.user_id, **_columns(turn.context))
+            kept = _columns(turn.context)
+            if known is None and kept:  # answered the same in every region: it holds in whichever they choose
+                kept["region"] = None
+            self.state.save_context(message.thread, message.user_id, **kept)
         return reply
 
     def _region_chosen(self, message: Message, stored: dict | None) -> Reply:
@@ -246,7 +249,8 @@ class SupportDesk:
         if stored["updated_at"] + self.context_lifetime < self.state.clock():
             return None
         products = tuple(p for p in (stored.get("products") or "").split(",") if p)
-        return Context(stored["intent"], stored.get("question") or "", products, stored.get("category") or "", stored.get("region") or "", stored["updated_at"])
+        region = stored.get("region") or message.region or ""  # none stored: an answer the same everywhere
+        return Context(stored["intent"], stored.get("question") or "", products, stored.get("category") or "", region, stored["updated_at"])
 
     # -- hand-offs ---------------------------------------------------------------------------
 

@@ -137,6 +137,7 @@ class ConversationState:
                 "turns": connection.execute(delete(turns).where(turns.c.created_at < cutoff_turns)).rowcount,
                 "handled_events": connection.execute(delete(handled_events).where(handled_events.c.handled_at < cutoff_events)).rowcount,
                 "rate_windows": connection.execute(delete(rate_windows).where(rate_windows.c.window < current_window - 60)).rowcount,
+                "contexts": connection.execute(delete(conversation_contexts).where(conversation_contexts.c.updated_at < cutoff_events)).rowcount,
             }
         return removed
 

@@ -95,6 +95,17 @@ class TestRegionAskedWhenItMatters:
         remembered = say(desk, "are your products oncology friendly?", region=None)
         assert remembered.region == "AU" and "Mandelic Acid 8%" in remembered.text
 
+    def test_a_follow_up_after_choosing_leans_on_an_answer_given_before(self, desk):
+        assert "18 days" in say(desk, "how long does the 5ml recovery bottle last?", region=None).text
+        desk.set_region(Message("/region AU", user_id="u1", channel="telegram"), "AU")
+        assert "6 months" in say(desk, "and the 30ml?", region=None).text
+
+    def test_old_contexts_are_pruned(self, desk, clock):
+        say(desk, "how long does the 5ml recovery bottle last?", region=None)
+        clock.advance(days=8)
+        assert desk.state.prune(90)["contexts"] == 1
+        assert desk.state.context_of("telegram:u1") is None
+
     def test_a_button_press_chooses_the_region(self, desk):
         say(desk, "are there any contraindications?", region=None)
         answer = desk.choose("region:US", Message("", user_id="u1", channel="telegram", conversation="telegram:u1"))
