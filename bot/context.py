@@ -219,6 +219,6 @@ def carry_on(reading: Reading, reply: Reply, context: Context | None, region: st
 def chosen(intent_id: str, region: str, now: datetime, catalogue: Catalogue, context: Context | None = None) -> Context | None:
     """The context after a person picked a question (a button, a number)."""
     intent = catalogue.by_id.get(intent_id)
-    if intent is None or intent.kind not in ("answer", "handoff"):
+    if intent is None or intent.kind != "answer":  # as in `carry_on`: a hand-off is no topic
         return context
     return Context(intent.id, intent.question, products_in(intent.question, catalogue), intent.category, region, now)

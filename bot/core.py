@@ -80,10 +80,8 @@ class SupportBot:
             context = None
         text = message.text if isinstance(message.text, str) else ""
         if context is None or not text.strip() or len(text) > MAX_MESSAGE_CHARS:
-            reading = conversation.Reading(text, Decision("fallback"))
+            reading = conversation.Reading(text, Decision("fallback"))  # the message as it stands
             reply = self.reply(message)
-            if reply.kind in ("answer", "escalate"):
-                reading = conversation.Reading(text, Decision(reply.kind))
         else:
             try:
                 reading = conversation.read(self, text, context, region)
