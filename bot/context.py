@@ -77,8 +77,9 @@ def words(text: str) -> list[str]:
 
 
 def products_in(text: str, catalogue: Catalogue) -> tuple[str, ...]:
-    """The product ids `text` names by one of their aliases, in the order they appear."""
-    said = " " + " ".join(words(text)) + " "
+    """The product ids `text` names by one of their aliases, in the order they appear (a one-letter
+    slip in a one-word name, "recovey", counts; a real English word, "recover", does not)."""
+    said = " " + " ".join(_spelt_right(words(text), catalogue)) + " "
     found: list[tuple[int, str]] = []
     taken: list[tuple[int, int]] = []
     aliases = sorted(
@@ -99,6 +100,36 @@ def products_in(text: str, catalogue: Catalogue) -> tuple[str, ...]:
         if product not in ordered:
             ordered.append(product)
     return tuple(ordered)
+
+
+def _spelt_right(said: list[str], catalogue: Catalogue) -> list[str]:
+    names = {alias for aliases in catalogue.vocabulary.products.values() for alias in aliases if " " not in alias and len(alias) >= 6}
+    known = _english()
+    return [
+        word if word in names or len(word) < 6 or known(word) else next((name for name in names if _one_slip(word, name)), word)
+        for word in said
+    ]
+
+
+def _english():
+    """Whether a word is real English (then it is never read as a misspelt product name)."""
+    try:
+        from bot.english import english
+
+        return english().knows
+    except ImportError:  # no word list: only exact names count
+        return lambda word: True
+
+
+def _one_slip(word: str, name: str) -> bool:
+    """One letter added, dropped, changed, or two swapped."""
+    if abs(len(word) - len(name)) > 1 or word == name:
+        return False
+    if len(word) == len(name):
+        differ = [i for i, (a, b) in enumerate(zip(word, name)) if a != b]
+        return len(differ) == 1 or (len(differ) == 2 and differ[1] == differ[0] + 1 and word[differ[0]] == name[differ[1]] and word[differ[1]] == name[differ[0]])
+    shorter, longer = sorted((word, name), key=len)
+    return any(longer[:i] + longer[i + 1:] == shorter for i in range(len(longer)))
 
 
 def leans_on_context(text: str, catalogue: Catalogue) -> bool:

@@ -125,6 +125,8 @@ def test_products_come_from_the_catalogues_vocabulary(catalogue):
     assert products_in("is skin restore ok with the skin serum?", catalogue) == ("skin-restore-serum", "skin-serum")
     assert products_in("and the brc?", catalogue) == ("barrier-renewal-cream",)
     assert products_in("and the 30ml?", catalogue) == ()
+    assert products_in("and recovey?", catalogue) == ("recovery",)  # a slip in a product's name
+    assert products_in("how long does skin take to recover?", catalogue) == ()  # a real word is a word
 
 
 @pytest.mark.parametrize(
