@@ -172,6 +172,12 @@ class TestFollowUpsAroundHandOffs:
         assert ("customer", "and the 30ml?") in lines
         assert ("bot", first.text) in lines and ("bot", second.text) in lines
 
+    def test_a_hand_off_with_a_ticket_names_the_address_once(self, desk):
+        asked = say(desk, "what would you recommend for my melasma?", region="US")
+        assert "professional consultation" in asked.text and "info@neogenesis.com" not in asked.text
+        opened = say(desk, "jane@example.com", region="US")
+        assert opened.ticket and opened.text.count("info@neogenesis.com") == 1
+
     def test_a_hand_off_names_the_address_once(self, bot, database, clock):
         desk = make_desk(bot, database, clock)
         handoff = say(desk, "what would you recommend for my melasma?", region="US")
