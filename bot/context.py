@@ -69,6 +69,7 @@ class Reading:
     text: str
     decision: Decision
     follow_up: bool = False
+    region: str | None = None  # "and in Australia?": the answer for another region than the conversation's
 
 
 def words(text: str) -> list[str]:
@@ -159,6 +160,18 @@ def about_other_products(decision: Decision, named: tuple[str, ...], context: Co
     return bool(covers & set(context.products)) and not covers & set(named)
 
 
+def region_named_in(text: str, catalogue: Catalogue) -> str | None:
+    """The region a short follow-up names ("and in Australia?", "what about the US?"), by the
+    catalogue's name for it or its code (in capitals: "us" is a word)."""
+    said = " " + " ".join(words(text)) + " "
+    for code, where in catalogue.regions.items():
+        name = " ".join(words(where.name))
+        bare = name.removeprefix("the ")
+        if f" {name} " in said or f" {bare} " in said or re.search(rf"\b{re.escape(code)}\b", text):
+            return code
+    return None
+
+
 def swap_products(question: str, old: tuple[str, ...], new: tuple[str, ...], catalogue: Catalogue) -> str:
     """`question` asked about the `new` products instead of the `old` ones."""
     replacement = " and ".join(name_of(product, catalogue) for product in new)
@@ -200,6 +213,11 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
     if context is None or not leans_on_context(text, bot.catalogue):
         return Reading(text, alone)
     named = products_in(text, bot.catalogue)
+    last = bot.catalogue.by_id.get(context.intent_id)
+    elsewhere = region_named_in(text, bot.catalogue)
+    if elsewhere and elsewhere != (region or context.region) and last is not None and last.region_dependent and not named:
+        # "are your products oncology safe?" "and in Australia?": the same answer, for there
+        return Reading(context.question, Decision("answer", last, 1.0), follow_up=True, region=elsewhere)
     if alone.kind in ("social", "handoff") or (alone.kind == "fallback" and alone.intent is not None and not named):
         return Reading(text, alone)  # small talk, "talk to a person", a topic we know we can't answer
     own_score = {match.intent_id: match.score for match in ranking.matches}
@@ -215,7 +233,6 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
             candidates.extend(o for o in decision.options if o not in candidates)
     if alone.kind in CONFIDENT and alone.intent is not None:
         sure.append((2 * alone.score, Reading(text, alone)))
-    last = bot.catalogue.by_id.get(context.intent_id)
     answer = last.answer_for(region or context.region) if last else None
     if named and last and last.kind == "answer" and isinstance(answer, str) and set(named) <= set(products_in(answer, bot.catalogue)):
         # "how much SRM is in Booster?" "and Recovery?": the last answer already covers the new product
@@ -235,7 +252,7 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
 
 def carry_on(reading: Reading, reply: Reply, context: Context | None, region: str, now: datetime, catalogue: Catalogue) -> Context | None:
     """The context after `reply`: a new one when the bot answered or handed off, else the old one."""
-    if reply.kind not in ("answer", "escalate") or reply.intent_id not in catalogue.by_id:
+    if reply.kind not in ("answer", "escalate") or reply.intent_id not in catalogue.by_id or reading.region:
         return context
     intent = catalogue.by_id[reply.intent_id]
     if intent.kind == "handoff":  # "talk to a person" is no topic to follow up on: the last one stays

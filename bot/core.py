@@ -88,7 +88,7 @@ class SupportBot:
             except Exception:  # a bug must cost one reply, not the conversation
                 log.exception("reading a follow-up failed for a message from %s", message.channel)
                 return conversation.Turn(self.writer.fallback(region), context)
-            reply = self.writer.write(reading.decision, region) if reading.follow_up else self.reply(message)
+            reply = self.writer.write(reading.decision, reading.region or region) if reading.follow_up else self.reply(message)
         return conversation.Turn(reply, conversation.carry_on(reading, reply, context, region, now, self.catalogue))
 
     def decide(self, text: str) -> Decision:

@@ -189,7 +189,7 @@ class SupportDesk:
         context = self._context(stored, message)
         turn = self.bot.converse(message, context, self.state.clock())
         reply = turn.reply
-        if known is None and self._depends_on_region(reply):
+        if known is None and reply.region == message.region and self._depends_on_region(reply):  # else they named one
             self.state.save_context(message.thread, message.user_id, **_columns(context), pending_text=message.text)
             log.info("asked a %s user for their region before answering", message.channel)
             return self.bot.writer.ask_region(reply.region)

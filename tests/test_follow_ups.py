@@ -90,6 +90,14 @@ def test_a_new_topic_after_a_safety_answer(chat):
     assert follow_up.intent_id == "pregnancy" and "safe for pregnant women" in follow_up.text
 
 
+def test_and_in_the_other_region(chat):
+    us, au = chat("are your products oncology safe?", "and in Australia?", region="US")
+    assert "Enzyme Crème Mask" in us.text and us.region == "US"
+    assert au.intent_id == "oncology-safe" and au.region == "AU" and "Mandelic Acid 8%" in au.text
+    _, about_us = chat("what is recovery", "what about for us?", region="AU")
+    assert about_us.region == "AU"  # "us" is a word; only "US" names the region
+
+
 def test_context_never_turns_a_fallback_into_an_answer(chat):
     _, weather, price = chat("what is recovery", "what's the weather tomorrow?", "how much does it cost?")
     assert weather.kind == "fallback"
