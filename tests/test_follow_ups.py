@@ -151,3 +151,16 @@ def test_products_come_from_the_catalogues_vocabulary(catalogue):
 )
 def test_which_messages_lean_on_the_context(catalogue, text, leans):
     assert leans_on_context(text, catalogue) is leans
+
+
+def test_the_conversation_set_run_interleaved(bot):
+    """tests/data/conversations.yaml (written from the catalogue's answers): a regression guard for
+    the conversation machinery, not a measure of unseen phrasings."""
+    from bot import evaluation
+    from conftest import DATA
+
+    scores = evaluation.evaluate_conversations(bot, evaluation.load_conversations(DATA / "conversations.yaml"))
+    report = evaluation.conversation_report(scores, "conversations")
+    follow_ups = scores.turns(first=False)
+    assert sum(o.verdict == "right" for o in follow_ups) >= 0.8 * len(follow_ups), report
+    assert not [o for o in scores.turns() if o.verdict == "wrong"], report
