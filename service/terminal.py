@@ -26,7 +26,7 @@ class TerminalChat:
     def __init__(self, desk: SupportDesk, region: str | None, write: Callable[[str], None]) -> None:
         self.desk = desk
         self.bot = desk.bot
-        self.region = region
+        self.region = region or desk.state.region_of(CHANNEL, USER)  # chosen in an earlier chat: remembered
         self.write = write
         self.options: tuple[Option, ...] = ()
         self.conversation = f"{CHANNEL}:{USER}:{uuid.uuid4().hex[:12]}"  # each chat is a conversation of its own
@@ -34,7 +34,7 @@ class TerminalChat:
             desk.set_region(self._message(""), region)
 
     def greet(self) -> None:
-        region = self.region or self.desk.bot.default_region
+        region = self.region or self.bot.default_region
         welcome = self.bot.answer("greeting", region) if "greeting" in self.bot.catalogue.by_id else None
         if welcome is not None and welcome.kind == "social":
             self.write(welcome.text)
