@@ -67,7 +67,7 @@ class Reading:
     """How a message was understood: the text decided on, and the decision."""
 
     text: str
-    decision: Decision
+    decision: Decision | None = None  # None: the message as it stands, decided as any message is
     follow_up: bool = False
     region: str | None = None  # "and in Australia?": the answer for another region than the conversation's
 
@@ -201,17 +201,18 @@ def readings(text: str, context: Context, catalogue: Catalogue) -> list[str]:
     return found
 
 
-def read(bot: SupportBot, text: str, context: Context | None, region: str | None = None) -> Reading:
-    """How to take `text` in a conversation whose last answer was `context`.
+def read(bot: SupportBot, text: str, context: Context | None, region: str | None = None) -> Reading | None:
+    """How to take `text` in a conversation whose last answer was `context`; None when it does not
+    lean on it (a new question stands alone).
 
     Every reading the core is sure of is a candidate; the one that wins is the surest by its own
     score plus the score the message alone gives its intent, so the words the person just typed
     ("breastfeeding") outweigh the ones carried over from the previous question.
     """
+    if context is None or not leans_on_context(text, bot.catalogue):
+        return None
     ranking = bot.rank(text)
     alone = bot.decide(text)
-    if context is None or not leans_on_context(text, bot.catalogue):
-        return Reading(text, alone)
     named = products_in(text, bot.catalogue)
     last = bot.catalogue.by_id.get(context.intent_id)
     elsewhere = region_named_in(text, bot.catalogue)

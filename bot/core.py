@@ -79,16 +79,17 @@ class SupportBot:
         if context is not None and context.region != region:
             context = None
         text = message.text if isinstance(message.text, str) else ""
-        if context is None or not text.strip() or len(text) > MAX_MESSAGE_CHARS:
-            reading = conversation.Reading(text, Decision("fallback"))  # the message as it stands
-            reply = self.reply(message)
-        else:
+        reading = None
+        if context is not None and text.strip() and len(text) <= MAX_MESSAGE_CHARS:
             try:
                 reading = conversation.read(self, text, context, region)
             except Exception:  # a bug must cost one reply, not the conversation
                 log.exception("reading a follow-up failed for a message from %s", message.channel)
                 return conversation.Turn(self.writer.fallback(region), context)
-            reply = self.writer.write(reading.decision, reading.region or region) if reading.follow_up else self.reply(message)
+        if reading is not None and reading.follow_up:
+            reply = self.writer.write(reading.decision, reading.region or region)
+        else:  # the message as it stands
+            reading, reply = conversation.Reading(text), self.reply(message)
         return conversation.Turn(reply, conversation.carry_on(reading, reply, context, region, now, self.catalogue))
 
     def decide(self, text: str) -> Decision:
