@@ -100,7 +100,7 @@ class SlackAdapter:
             desk or SupportDesk.from_settings(settings),
             web_client(settings),
             settings.get("SLACK_SIGNING_SECRET") or "",
-            settings.get("SLACK_REGION") or settings.default_region,
+            settings.get("SLACK_REGION") or (settings.default_region if settings.is_given("BOT_DEFAULT_REGION") else None),
             settings.get("SLACK_SUPPORT_CHANNEL"),
         )
 

@@ -92,12 +92,15 @@ def to_message(update: Update, text: str) -> Message:
     """The core's Message for what the update's person said (or picked), in their conversation.
 
     A private chat is one conversation; in a group each person has their own, so one person's
-    hand-off never catches another's messages.
+    hand-off never catches another's messages; a forum topic is a conversation of its own.
     """
     user, chat = update.effective_user, update.effective_chat
     assert chat is not None  # only updates with a chat reach the handlers (ALLOWED_UPDATES)
     user_id = str(user.id) if user else str(chat.id)
     conversation = f"{CHANNEL}:{chat.id}" if chat.type == ChatType.PRIVATE else f"{CHANNEL}:{chat.id}:{user_id}"
+    said = update.effective_message
+    if said is not None and said.is_topic_message and said.message_thread_id:
+        conversation += f":topic{said.message_thread_id}"  # chat_of() still reads the chat id
     name = f"{user.full_name} (@{user.username})" if user and user.username else (user.full_name if user else None)
     return Message(text=text, user_id=user_id, channel=CHANNEL, conversation=conversation, user_name=name)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import unicodedata
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
+from bot import context as conversation
 from bot.calibration import Calibration, read_calibration
 from bot.catalogue import Catalogue
 from bot.loading import load_catalogue
@@ -76,6 +78,10 @@ class SupportBot:
             return self.writer.fallback(region)
         if decision.kind == "fallback" and decision.intent is None and not _looks_like_text(text):
             return self.writer.notice("no_text", region)
+        return self.write(decision, region)
+
+    def write(self, decision: Decision, region: str) -> Reply:
+        """The reply for a decision in `region`."""
         if decision.kind == "answer" and self.pages_disagree(decision.intent.id, region, decision.products):
             # The AU page says avoid it, the US page says every product is safe: a person answers.
             return replace(self.writer.handoff(None, region, "medical", decision.score), intent_id=decision.intent.id)
@@ -89,6 +95,28 @@ class SupportBot:
             return False
         elsewhere = frozenset().union(*(found for other, found in named.items() if other != region))
         return bool(products & (elsewhere - named.get(region, named.get(None, frozenset()))))
+
+    def converse(self, message: Message, context: conversation.Context | None = None, now: datetime | None = None) -> conversation.Turn:
+        """The reply to a message in a conversation whose last answer was `context`, and the context
+        to carry on with. A follow-up ("and the 30ml?") is read against the context; a context from
+        another region is not used. The caller keeps the context: the bot stores nothing."""
+        region = self.region_of(message)
+        now = now or datetime.now(timezone.utc)
+        if context is not None and context.region != region:
+            context = None
+        text = message.text if isinstance(message.text, str) else ""
+        reading = None
+        if context is not None and text.strip() and len(text) <= MAX_MESSAGE_CHARS:
+            try:
+                reading = conversation.read(self, text, context, region)
+            except Exception:  # a bug must cost one reply, not the conversation
+                log.exception("reading a follow-up failed for a message from %s", message.channel)
+                return conversation.Turn(self.writer.fallback(region), context)
+        if reading is not None and reading.follow_up:
+            reply = self.write(reading.decision, reading.region or region)
+        else:  # the message as it stands
+            reading, reply = conversation.Reading(text), self.reply(message)
+        return conversation.Turn(reply, conversation.carry_on(reading, reply, context, region, now, self.catalogue))
 
     def decide(self, text: str) -> Decision:
         """How the bot would handle `text`, before any wording."""

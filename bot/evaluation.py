@@ -210,3 +210,122 @@ def cross_validate(bot: SupportBot) -> CrossValidation:
         else:
             phrasings["miss"] += 1
     return CrossValidation(phrasings, negatives)
+
+
+# -- conversations ----------------------------------------------------------------------------
+
+SAFETY_WORDS = ("pregnan", "breastfeed", "nursing", "expecting", "oncolog", "chemo", "cancer", "radiation", "contraindicat", "contra-indicat")
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    turns: tuple[Case, ...]
+
+
+@dataclass
+class ConversationScores:
+    """Verdicts per turn of each conversation, in the order the turns were said."""
+
+    outcomes: dict[str, list[Outcome]] = field(default_factory=dict)
+
+    def turns(self, first: bool | None = None) -> list[Outcome]:
+        return [o for outcomes in self.outcomes.values() for n, o in enumerate(outcomes) if first is None or (n == 0) == first]
+
+    def whole_right(self) -> int:
+        return sum(all(o.verdict == "right" for o in outcomes) for outcomes in self.outcomes.values())
+
+    def safety_wrong(self) -> list[Outcome]:
+        return [o for o in self.turns() if o.verdict == "wrong" and is_safety(o.case)]
+
+
+def is_safety(case: Case) -> bool:
+    """A turn about pregnancy, breastfeeding, oncology or contraindications (its words or its facts)."""
+    said = " ".join([case.text, *case.facts]).casefold()
+    return any(word in said for word in SAFETY_WORDS)
+
+
+def is_conversation_file(path: Path | str) -> bool:
+    data = read_yaml(Path(path))
+    return isinstance(data, list) and bool(data) and all(isinstance(item, dict) and "conversation" in item for item in data)
+
+
+def load_conversations(path: Path | str) -> list[Conversation]:
+    """The conversations of one file (`conversation`, `channel`, `region`, `turns` of cases);
+    raises ValueError naming the one that is malformed."""
+    data = read_yaml(Path(path))
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a list of conversations")
+    conversations, seen = [], set()
+    for number, raw in enumerate(data, start=1):
+        name = raw.get("conversation") if isinstance(raw, dict) else None
+        turns = raw.get("turns") if isinstance(raw, dict) else None
+        if not name or not isinstance(turns, list) or not turns or str(name) in seen:
+            raise ValueError(f"{path}: conversation {number} needs a unique `conversation` id and a list of `turns`")
+        seen.add(str(name))
+        cases = []
+        for index, turn in enumerate(turns, start=1):
+            if not isinstance(turn, dict) or not isinstance(turn.get("text"), str) or turn.get("expect") not in EXPECT_KINDS:
+                raise ValueError(f"{path}: conversation {name} turn {index} needs `text` and `expect` ({', '.join(EXPECT_KINDS)})")
+            cases.append(
+                Case(
+                    text=turn["text"],
+                    expect=turn["expect"],
+                    channel=str(raw.get("channel", "cli")),
+                    region=raw.get("region"),
+                    facts=tuple(str(f) for f in turn.get("facts", ())),
+                    to=turn.get("to"),
+                    source=f"{Path(path).name}:{name}:{index}",
+                )
+            )
+        conversations.append(Conversation(str(name), tuple(cases)))
+    return conversations
+
+
+def evaluate_conversations(bot: SupportBot, conversations: list[Conversation]) -> ConversationScores:
+    """Every conversation, interleaved turn by turn (round-robin), so that a context that strayed
+    into another conversation would show; each keeps its own context, as the desk keeps it."""
+    scores = ConversationScores({c.id: [] for c in conversations})
+    contexts: dict[str, object] = {}
+    for index in range(max((len(c.turns) for c in conversations), default=0)):
+        for conversation in conversations:
+            if index >= len(conversation.turns):
+                continue
+            case = conversation.turns[index]
+            message = Message(case.text, user_id=conversation.id, channel=case.channel, region=case.region, conversation=conversation.id)
+            turn = bot.converse(message, contexts.get(conversation.id))  # type: ignore[arg-type]
+            contexts[conversation.id] = turn.context
+            verdict, why = judge(case, turn.reply)
+            scores.outcomes[conversation.id].append(Outcome(case, turn.reply, verdict, why))
+    return scores
+
+
+def conversation_report(scores: ConversationScores, title: str) -> str:
+    """First turns, follow-up turns and whole conversations right; wrong turns, and wrong on safety."""
+    def share(part: int, whole: int) -> str:
+        return f"{part}/{whole} ({part / whole:.0%})" if whole else "0/0"
+
+    first, later, every = scores.turns(first=True), scores.turns(first=False), scores.turns()
+    wrong = [o for o in every if o.verdict == "wrong"]
+    safety = [o for o in every if is_safety(o.case)]
+    lines = [
+        f"{title}: {len(scores.outcomes)} conversations, {len(every)} turns",
+        f"first turns right     {share(sum(o.verdict == 'right' for o in first), len(first))}",
+        f"follow-up turns right {share(sum(o.verdict == 'right' for o in later), len(later))}",
+        f"conversations right   {share(scores.whole_right(), len(scores.outcomes))}",
+        f"turns wrong           {share(len(wrong), len(every))}",
+        f"safety turns wrong    {share(len(scores.safety_wrong()), len(safety))}",
+    ]
+    if wrong:
+        lines.append(f"wrong replies ({len(wrong)}):")
+        lines.extend(f"  {o.case.source} [{o.case.expect}] {o.case.text[:90]!r}: {o.why} (score {o.reply.score:.2f})" for o in wrong)
+    return "\n".join(lines)
+
+
+def report_conversation_misses(scores: ConversationScores) -> str:
+    lines = [
+        f"  {o.case.source} [{o.case.expect}] {o.case.text[:90]!r}: {o.why or o.verdict} (best {o.reply.intent_id} {o.reply.score:.2f})"
+        for o in scores.turns()
+        if o.verdict in ("miss", "clarify")
+    ]
+    return "\n".join(["not answered:", *lines]) if lines else ""

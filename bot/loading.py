@@ -36,7 +36,7 @@ INTENT_FIELDS = {"id", "kind", "category", "source", "question", "examples", "an
 SOURCES = {"au-faq", "us-faq", "article", "bot"}
 MESSAGE_KEYS = {
     "handoff", "fallback", "clarify", "related", "empty", "no_text", "too_long", "unknown_option",
-    "slow_down", "region_set", "choose_region",
+    "slow_down", "region_set", "choose_region", "ask_region", "contact_every_region", "handoff_named",
     "handoff_ticket", "followup_relay", "followup_email", "outside_hours", "ask_contact", "contact_invalid",
     "contact_cancelled", "support_reply", "ticket_resolved", "apology", "feedback_yes", "feedback_no", "feedback_thanks",
     "telegram_welcome", "telegram_help", "telegram_pick_question", "telegram_all_topics",

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from bot.catalogue import Catalogue, Handoff, Intent
 from bot.policy import Decision
 from bot.records import Option, Reply
+
+
+REGION_OPTION = "region:"  # an option whose "intent" is `region:AU` chooses a region
 
 
 class ReplyWriter:
@@ -57,6 +63,12 @@ class ReplyWriter:
         """
         variant = intent.answer_for(region) if intent else None
         parts = [self.catalogue.fill(variant, region)] if isinstance(variant, str) else []
+        address = escalate_to or self.catalogue.regions[region].email
+        if parts and address.casefold() in parts[0].casefold():  # say the address once
+            if message_key == "handoff":  # the brand's words name it: keep them whole, and point at them
+                message_key = "handoff_named"
+            else:  # a ticket is open: "Contact us at ..." is what the bot just did for the person
+                parts = [part for part in (_without_address(parts[0], address),) if part]
         parts.append(self.catalogue.fill(self.catalogue.messages[message_key], region, reason, ticket=ticket or "", **values))
         return Reply(
             "escalate",
@@ -80,6 +92,23 @@ class ReplyWriter:
         """A reply made of one of the bot's own messages (empty message, too long, region set, ...)."""
         return Reply(kind, self.catalogue.fill(self.catalogue.messages[message_key], region), region)  # type: ignore[arg-type]
 
+    def ask_region(self, region: str) -> Reply:
+        """ "Australia or the United States?", with a region per option (buttons, or numbers)."""
+        options = tuple(
+            Option(REGION_OPTION + code, where.name[:1].upper() + where.name[1:]) for code, where in self.catalogue.regions.items()
+        )
+        text = self._with_options(self.catalogue.fill(self.catalogue.messages["ask_region"], region), None, options)
+        return Reply("clarify", text, region, options=options)
+
+    def naming_every_region(self, reply: Reply) -> Reply:
+        """`reply` with its region's way to reach a person replaced by every region's, for a person
+        whose region is not known."""
+        contact = self.catalogue.regions[reply.region].contact
+        every = " or ".join(
+            self.catalogue.fill(self.catalogue.messages["contact_every_region"], code) for code in self.catalogue.regions
+        )
+        return replace(reply, text=reply.text.replace(contact, every)) if contact in reply.text else reply
+
     def clarify(self, intents: tuple[Intent, ...], region: str, score: float, best_id: str | None) -> Reply:
         options = tuple(Option(i.id, i.question) for i in intents)
         text = self._with_options(self.catalogue.fill(self.catalogue.messages["clarify"], region), None, options)
@@ -94,3 +123,10 @@ class ReplyWriter:
         heading = [self.catalogue.messages[heading_key]] if heading_key else []
         lines = [f"{number}. {option.label}" for number, option in enumerate(options, start=1)]
         return "\n".join([text, *([""] + heading if heading else []), *lines])
+
+
+def _without_address(text: str, address: str) -> str:
+    """The brand's own words before a hand-off, without the sentence that names the address the
+    hand-off message names anyway ("... Contact us at info@neogenesis.com.")."""
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    return " ".join(s for s in sentences if address.casefold() not in s.casefold())

@@ -105,6 +105,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BOT_DELIVERY_LEASE_SECONDS", "How long a worker may hold a delivery it is sending before another worker may take it over", "120", check=_positive_int, group="handoff"),
     Setting("PORT", "Port the web service listens on", "8000", check=_port, group="service"),
     Setting("BOT_TURN_RETENTION_DAYS", "Days a conversation turn is kept for reports", "90", check=_positive_int, group="service"),
+    Setting("BOT_CONTEXT_MINUTES", "Minutes of quiet after which a conversation's follow-ups no longer lean on its last answer", "30", check=_positive_int),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -116,12 +117,14 @@ class SettingsError(Exception):
 @dataclass(frozen=True)
 class Settings:
     values: Mapping[str, str | None]
+    given: frozenset[str] = frozenset()  # the settings set in the environment, not left to their default
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, required: tuple[str, ...] = ()) -> Settings:
         """Every declared setting from `env` (default os.environ); `required` ones must be set."""
         env = os.environ if env is None else env
         values: dict[str, str | None] = {}
+        given = set()
         problems = []
         for setting in SETTINGS:
             raw = env.get(setting.name, "").strip() or None
@@ -131,9 +134,11 @@ class Settings:
             elif raw is not None and setting.check and (problem := setting.check(raw)):
                 problems.append(f"{setting.name} {problem}")
             values[setting.name] = value
+            if raw is not None:
+                given.add(setting.name)
         if problems:
             raise SettingsError("; ".join(problems))
-        return cls(values)
+        return cls(values, frozenset(given))
 
     def get(self, name: str) -> str | None:
         return self.values.get(name)
@@ -171,6 +176,10 @@ class Settings:
                 if password:
                     values.append(password)
         return values
+
+    def is_given(self, name: str) -> bool:
+        """Whether `name` was set in the environment (rather than left to its default)."""
+        return name in self.given
 
     @property
     def default_region(self) -> str:

@@ -133,17 +133,20 @@ def load_bot(settings: Settings) -> SupportBot:
 def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     """Chat in the terminal."""
     from service.terminal import run_chat as chat
+    from support.desk import SupportDesk
 
-    return chat(load_bot(settings), args.region or settings.default_region)
+    region = args.region or (settings.default_region if settings.is_given("BOT_DEFAULT_REGION") else None)
+    return chat(SupportDesk.from_settings(settings), region)
 
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question, or every JSON line of stdin."""
     bot = load_bot(settings)
     if args.jsonl:
+        contexts: dict = {}  # conversation key -> its context, so its lines follow up on each other
         for number, line in enumerate(sys.stdin, start=1):
             if line.strip():
-                print(json.dumps(_answer_line(bot, line, number), ensure_ascii=False), flush=True)
+                print(json.dumps(_answer_line(bot, line, number, contexts), ensure_ascii=False), flush=True)
         return 0
     if args.text is None:
         raise UsageError('ask needs a question: neogenesis-bot ask "how long does recovery last"')
@@ -152,7 +155,7 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _answer_line(bot: SupportBot, line: str, number: int) -> dict:
+def _answer_line(bot: SupportBot, line: str, number: int, contexts: dict | None = None) -> dict:
     try:
         request = json.loads(line)
         if not isinstance(request, dict) or not isinstance(request.get("text"), str):
@@ -161,7 +164,12 @@ def _answer_line(bot: SupportBot, line: str, number: int) -> dict:
         log.warning("line %d of the input is not a JSON request: %s", number, error)
         return {"error": f"line {number}: {error}"}
     message = Message(request["text"], user_id="cli", channel=str(request.get("channel") or "cli"), region=request.get("region"))
-    return bot.reply(message).as_dict()
+    key = request.get("conversation")
+    if key is None or contexts is None:
+        return bot.reply(message).as_dict()
+    turn = bot.converse(message, contexts.get(str(key)))
+    contexts[str(key)] = turn.context
+    return {**turn.reply.as_dict(), "conversation": key}
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
@@ -176,6 +184,9 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         print()
     for path in args.files:
         try:
+            if evaluation.is_conversation_file(path):
+                _eval_conversations(bot, path, args.misses)
+                continue
             cases = evaluation.load_cases(path)
         except (OSError, ValueError) as error:
             raise UsageError(str(error)) from error
@@ -193,6 +204,17 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
                 )
         print()
     return 0
+
+
+def _eval_conversations(bot: SupportBot, path: str, misses: bool) -> None:
+    """Score a file of conversations (follow-ups in context), interleaved."""
+    from bot import evaluation
+
+    scores = evaluation.evaluate_conversations(bot, evaluation.load_conversations(path))
+    print(evaluation.conversation_report(scores, path))
+    if misses and (missed := evaluation.report_conversation_misses(scores)):
+        print(missed)
+    print()
 
 
 def run_validate(args: argparse.Namespace, settings: Settings) -> int:

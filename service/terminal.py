@@ -1,30 +1,44 @@
-"""The bot in a terminal, as a user meets it: type a question, pick an option by its number."""
+"""The bot in a terminal, as a user meets it: type a question, pick an option by its number.
+
+The chat goes through a support desk on the configured database, like Telegram and Slack do: its
+turns are recorded (for `neogenesis-bot report`), follow-ups lean on the conversation's context,
+and with no region known the bot asks it when an answer depends on it.
+"""
 
 from __future__ import annotations
 
 import sys
+import uuid
 from typing import Callable, TextIO
 
-from bot.core import SupportBot
 from bot.records import Message, Option, Reply
+from support.desk import SupportDesk
 
 COMMANDS = "/region AU|US to switch region, /help for this, /quit to leave"
+USER = "terminal"
+CHANNEL = "cli"
+NO_THROTTLE = 10**9  # one person at a keyboard (or a pasted script of questions) is no flood
 
 
 class TerminalChat:
     """One person chatting with the bot; remembers the last options so "2" picks the second."""
 
-    def __init__(self, bot: SupportBot, region: str, write: Callable[[str], None]) -> None:
-        self.bot = bot
-        self.region = region
+    def __init__(self, desk: SupportDesk, region: str | None, write: Callable[[str], None]) -> None:
+        self.desk = desk
+        self.bot = desk.bot
+        self.region = region or desk.state.region_of(CHANNEL, USER)  # chosen in an earlier chat: remembered
         self.write = write
         self.options: tuple[Option, ...] = ()
+        self.conversation = f"{CHANNEL}:{USER}:{uuid.uuid4().hex[:12]}"  # each chat is a conversation of its own
+        if region:
+            desk.set_region(self._message(""), region)
 
     def greet(self) -> None:
-        welcome = self.bot.answer("greeting", self.region) if "greeting" in self.bot.catalogue.by_id else None
+        region = self.region or self.bot.default_region
+        welcome = self.bot.answer("greeting", region) if "greeting" in self.bot.catalogue.by_id else None
         if welcome is not None and welcome.kind == "social":
             self.write(welcome.text)
-        self.write(f"(Region: {self.region}. {COMMANDS}.)")
+        self.write(f"(Region: {self.region or 'not chosen yet'}. {COMMANDS}.)")
 
     def handle(self, line: str) -> bool:
         """Answer one line; False when the person wants to leave."""
@@ -36,34 +50,42 @@ class TerminalChat:
         elif text == "/help":
             self.write(COMMANDS)
         elif text.isdigit() and 1 <= int(text) <= len(self.options):
-            self.show(self.bot.answer(self.options[int(text) - 1].intent_id, self.region))
+            self.show(self.desk.choose(self.options[int(text) - 1].intent_id, self._message(text)))
         else:
-            self.show(self.bot.reply(Message(text, user_id="terminal", channel="cli", region=self.region)))
+            self.show(self.desk.handle(self._message(text)))
         return True
 
-    def show(self, reply: Reply) -> None:
+    def show(self, reply: Reply | None) -> None:
+        if reply is None:  # passed to the support person on an open ticket
+            return
         self.write(reply.text)
         if reply.kind == "escalate":
             self.write(f"(Handed off to {reply.escalate_to}.)")
         self.options = reply.options or reply.related
         if self.options:
             self.write("(Type a number to pick.)")
+        self.region = self.desk.state.region_of(CHANNEL, USER) or self.region  # "Australia" answered a question
+
+    def _message(self, text: str) -> Message:
+        return Message(text, user_id=USER, channel=CHANNEL, region=self.region, conversation=self.conversation)
 
     def _switch_region(self, wanted: str) -> None:
         region = wanted.upper()
         if region in self.bot.catalogue.regions:
+            self.desk.set_region(self._message(""), region)
             self.region = region
             self.write(f"Region set to {region} ({self.bot.catalogue.regions[region].name}).")
         else:
             self.write(f"Regions: {', '.join(self.bot.catalogue.regions)}. Example: /region AU")
 
 
-def run_chat(bot: SupportBot, region: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+def run_chat(desk: SupportDesk, region: str | None, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
     """Chat until end of input or /quit."""
     def write(text: str) -> None:
         print(text, file=stdout, flush=True)
 
-    chat = TerminalChat(bot, region, write)
+    desk.rate_limit = NO_THROTTLE
+    chat = TerminalChat(desk, region, write)
     chat.greet()
     interactive = stdin.isatty()
     while True:

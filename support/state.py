@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from bot.records import Message, Reply
-from support.store import handled_events, leases, rate_windows, turns, user_regions, utcnow
+from support.store import conversation_contexts, handled_events, leases, rate_windows, turns, user_regions, utcnow
 
 
 class ConversationState:
@@ -60,6 +60,25 @@ class ConversationState:
         statement = statement.on_conflict_do_update(
             index_elements=[user_regions.c.platform, user_regions.c.user_id],
             set_={"region": statement.excluded.region, "updated_at": statement.excluded.updated_at},
+        )
+        with self.engine.begin() as connection:
+            connection.execute(statement)
+
+    def context_of(self, conversation: str) -> dict | None:
+        """The stored context of a conversation (see `save_context`), or None."""
+        with self.engine.begin() as connection:
+            row = connection.execute(select(conversation_contexts).where(conversation_contexts.c.conversation == conversation)).mappings().first()
+            return dict(row) if row else None
+
+    def save_context(self, conversation: str, user_id: str, **values: str | None) -> None:
+        """Replace a conversation's context: `region`, `intent`, `question`, `products`, `category`,
+        `pending_text`, `pending_intent` (any left out are cleared); stamped with the time."""
+        columns = ("region", "intent", "question", "products", "category", "pending_text", "pending_intent")
+        row = {"conversation": conversation, "user_id": user_id, "updated_at": self.clock(), **{c: values.get(c) for c in columns}}
+        statement = self._insert(conversation_contexts).values(**row)
+        statement = statement.on_conflict_do_update(
+            index_elements=[conversation_contexts.c.conversation],
+            set_={name: statement.excluded[name] for name in row if name != "conversation"},
         )
         with self.engine.begin() as connection:
             connection.execute(statement)
@@ -118,6 +137,7 @@ class ConversationState:
                 "turns": connection.execute(delete(turns).where(turns.c.created_at < cutoff_turns)).rowcount,
                 "handled_events": connection.execute(delete(handled_events).where(handled_events.c.handled_at < cutoff_events)).rowcount,
                 "rate_windows": connection.execute(delete(rate_windows).where(rate_windows.c.window < current_window - 60)).rowcount,
+                "contexts": connection.execute(delete(conversation_contexts).where(conversation_contexts.c.updated_at < cutoff_events)).rowcount,
             }
         return removed
 

@@ -189,6 +189,24 @@ leases = Table(
 )
 
 
+# Each conversation's context: what its last answer was about (so a follow-up like "and the 30ml?"
+# can be read against it, by any process), and a question waiting for the person's region.
+conversation_contexts = Table(
+    "conversation_contexts",
+    metadata,
+    Column("conversation", String(200), primary_key=True),
+    Column("user_id", String(100), nullable=False),
+    Column("region", String(8)),
+    Column("intent", String(100)),
+    Column("question", Text),
+    Column("products", String(400)),
+    Column("category", String(50)),
+    Column("pending_text", Text),  # asked while the region was unknown; answered once it is chosen
+    Column("pending_intent", String(100)),  # ... or a question picked from the options
+    Column("updated_at", UtcDateTime(), nullable=False, index=True),
+)
+
+
 def _create(*tables: Table) -> Callable[[Connection], None]:
     def migrate(connection: Connection) -> None:
         metadata.create_all(connection, tables=list(tables))
@@ -201,6 +219,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _create(handled_events, user_regions, rate_windows, turns),
     _create(tickets, ticket_messages, deliveries),
     _create(leases),
+    _create(conversation_contexts),
 )
 
 

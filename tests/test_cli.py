@@ -62,6 +62,42 @@ def test_jsonl_answers_each_line_on_its_own():
     assert "error" in replies[4]
 
 
+def test_jsonl_lines_of_one_conversation_follow_up_on_each_other():
+    lines = [
+        {"text": "how long does the 5ml recovery bottle last?", "region": "AU", "conversation": "ann"},
+        {"text": "how much SRM is in Booster?", "conversation": "bob"},
+        {"text": "and the 30ml?", "region": "AU", "conversation": "ann"},
+        {"text": "and Recovery?", "conversation": "bob"},
+        {"text": "and the 30ml?", "region": "AU"},
+    ]
+    result = run("ask", "--jsonl", stdin="\n".join(json.dumps(line) for line in lines) + "\n")
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("conversation") for r in replies] == ["ann", "bob", "ann", "bob", None]
+    assert replies[2]["intent"] == "recovery-bottle-life" and "6 months" in replies[2]["text"]
+    assert replies[3]["intent"] == "srm-percentages" and "Recovery 70%" in replies[3]["text"]
+    assert replies[4]["kind"] != "answer"  # a line without a conversation stands alone
+
+
+def test_eval_scores_conversations_interleaved(tmp_path):
+    conversations = tmp_path / "conversations.yaml"
+    conversations.write_text(
+        "- conversation: a\n  channel: telegram\n  region: AU\n  turns:\n"
+        '    - {text: "how long does the 5ml recovery bottle last?", expect: answer, facts: ["18 days"]}\n'
+        '    - {text: "and the 30ml?", expect: answer, facts: ["6 months"]}\n'
+        "- conversation: b\n  channel: slack\n  region: US\n  turns:\n"
+        '    - {text: "is skin serum ok while pregnant?", expect: answer, facts: ["safe for pregnant women"]}\n'
+        '    - {text: "and the 30ml?", expect: answer, facts: ["6 months"]}\n',
+        encoding="utf-8",
+    )
+    result = run("eval", str(conversations), str(DATA / "conversations.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert "first turns right     2/2 (100%)" in result.stdout
+    assert "follow-up turns right 1/2 (50%)" in result.stdout  # b's "and the 30ml?" has nothing to lean on
+    assert "conversations right   1/2 (50%)" in result.stdout
+    assert "safety turns wrong    0/1" in result.stdout
+    assert "conversations.yaml: 15 conversations" in result.stdout
+
+
 def test_eval_scores_a_file_and_lists_wrong_replies(tmp_path):
     cases = tmp_path / "cases.yaml"
     cases.write_text(
@@ -117,9 +153,9 @@ def test_a_broken_catalogue_stops_start_up(intents_copy):
     assert "Traceback" not in result.stderr
 
 
-def test_chat_in_the_terminal():
+def test_chat_in_the_terminal(tmp_path):
     conversation = "recovery vs booster or skin serum?\n1\n/region AU\nsafe when pregnant?\nhi\n/quit\n"
-    result = run("chat", "--region", "US", stdin=conversation)
+    result = run("chat", "--region", "US", stdin=conversation, env={"BOT_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0
     out = result.stdout
     assert "Region: US" in out
@@ -155,3 +191,30 @@ def test_serve_with_neither_platform_is_a_clear_start_up_error():
     result = run("serve")
     assert result.returncode == 1
     assert result.stderr.startswith("neogenesis-bot: neither Slack nor Telegram is configured")
+
+
+def test_chat_keeps_the_conversation_and_asks_the_region_when_it_matters(tmp_path):
+    conversation = "how long does the 5ml recovery bottle last?\nand the 30ml?\nis skin restore ok while pregnant?\n1\nwhat about breastfeeding?\n/quit\n"
+    result = run("chat", stdin=conversation, env={"BOT_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Region: not chosen yet" in out
+    assert out.count("6 months") == 2  # the first answer, and the follow-up's
+    assert "Australia or the United States?" in out
+    assert "Salicylic Acid Gel and Skin Restore Serum" in out  # "1" chose Australia; the question waited
+    from support.state import ConversationState
+    from support.store import open_engine
+
+    recorded = ConversationState(open_engine(None, str(tmp_path))).recent_turns
+    engine_turns = [turn["text"] for turn in recorded(_only_conversation(tmp_path), limit=10)]
+    assert engine_turns[:2] == ["how long does the 5ml recovery bottle last?", "and the 30ml?"]  # kept for `report`
+
+
+def _only_conversation(data_dir) -> str:
+    from sqlalchemy import select
+
+    from support.store import open_engine, turns
+
+    with open_engine(None, str(data_dir)).begin() as connection:
+        (conversation,) = set(connection.execute(select(turns.c.conversation)).scalars())
+    return conversation

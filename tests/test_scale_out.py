@@ -25,7 +25,7 @@ from support.outbox import Outbox
 from support.store import deliveries, handled_events, open_engine
 from support.tickets import Line, Routing, Tickets
 from tests.databases import database  # noqa: F401  (a fixture: each test runs on SQLite and PostgreSQL)
-from tests.fakes.slack_api import BOT_USER_ID, FakeSlackAPI, SlackSender, mention_event
+from tests.fakes.slack_api import BOT_USER_ID, FakeSlackAPI, SlackSender, mention_event, message_event
 from tests.fakes.smtp import SilentServer, SmtpServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,6 +174,37 @@ def test_duplicate_slack_deliveries_to_two_processes_are_answered_once(start_pro
     with open_engine(database).begin() as connection:
         handled = connection.execute(select(func.count()).select_from(handled_events).where(handled_events.c.source == "slack-event")).scalar()
     assert handled == len(events)
+
+
+def test_two_web_processes_continue_one_slack_thread(start_process, database):
+    """The thread's context is in the database: a follow-up that reaches the other process leans on
+    the answer the first one gave."""
+    with FakeSlackAPI() as api:
+        ports = [free_port(), free_port()]
+        web = [
+            start_process("slack", SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=api.base_url, PORT=str(port))
+            for port in ports
+        ]
+        for process, port in zip(web, ports):
+            process.wait_for_port(port)
+        senders = [SlackSender(f"http://127.0.0.1:{port}/slack/events", SECRET) for port in ports]
+        try:
+            asked = mention_event(f"<@{BOT_USER_ID}> how long does the 5ml recovery bottle last?")
+            assert senders[0].event(asked).status_code == 200
+            [first] = api.wait_for("chat.postMessage", count=1, timeout=30)
+            assert "18 days" in first["text"]
+
+            follow_up = message_event("and the 30ml?", thread_ts=asked["ts"])
+            assert senders[1].event(follow_up).status_code == 200
+            second = api.wait_for("chat.postMessage", count=2, timeout=30)[1]
+        finally:
+            for sender in senders:
+                sender.close()
+        assert second["thread_ts"] == asked["ts"]
+        assert "6 months" in second["text"]
+        assert all(process.count("kind=answer intent=recovery-bottle-life") == 1 for process in web)  # one answer each
+        for process in web:
+            process.stop()
 
 
 # -- delivery workers ---------------------------------------------------------------------------------

@@ -164,7 +164,7 @@ def test_the_worker_process_polls_telegram_sends_mail_and_stops_cleanly(tmp_path
     smtp = SmtpServer().start()
     with FakeTelegramAPI(TELEGRAM_TOKEN) as telegram:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "SLACK_", "TELEGRAM_", "SMTP", "DATABASE", "SUPPORT_"))}
-        env.update(BOT_DATA_DIR=str(tmp_path), TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN, TELEGRAM_API_URL=telegram.base_url, SMTP_URL=smtp.url, BOT_LOG_LEVEL="INFO")
+        env.update(BOT_DATA_DIR=str(tmp_path), TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN, TELEGRAM_API_URL=telegram.base_url, SMTP_URL=smtp.url, BOT_LOG_LEVEL="INFO", BOT_DEFAULT_REGION="US")
         log = (tmp_path / "worker.log").open("w+")
         worker = subprocess.Popen([sys.executable, "-m", "service", "worker"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:

@@ -448,6 +448,25 @@ def test_the_workspace_region_falls_back_to_the_default_region(start_workspace):
     assert AU_PREGNANCY in slack.api.wait_for_post()["text"]
 
 
+def test_with_no_region_known_a_reseller_is_asked_with_buttons_in_the_thread(api, bot, tmp_path):
+    asking = SupportDesk(bot, ConversationState(open_engine(f"sqlite:///{tmp_path / 'asking.sqlite3'}")), ask_region=True)
+    adapter = SlackAdapter.from_settings(settings_for(api), desk=asking)  # no SLACK_REGION, no BOT_DEFAULT_REGION
+    with ServerThread(adapter.asgi_app()) as server:
+        sender = SlackSender(server.url + EVENTS_PATH, SECRET)
+        slack = Workspace(adapter, api, sender)
+        try:
+            asked = slack.mention("is it ok while pregnant?")
+            question = api.wait_for_post()
+            assert question["thread_ts"] == asked["ts"] and question["text"].startswith("Australia or the United States?")
+            buttons = {b["text"]["text"]: b for b in buttons_in(question["blocks"])}
+            assert [b["value"] for b in buttons.values()] == ["region:AU", "region:US"]
+            slack.click(question, buttons["Australia"], user="U0ESTHETICIAN")
+            answer = api.wait_for_post(2)
+            assert answer["thread_ts"] == asked["ts"] and AU_PREGNANCY in answer["text"]
+        finally:
+            sender.close()
+
+
 def test_a_person_chooses_their_region_with_the_slash_command(slack):
     slack.slash("region AU")
     confirmation = slack.api.wait_for_private_reply()

@@ -20,16 +20,18 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 import uvicorn
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from adapters.telegram import (
     DEFAULT_WEBHOOK_PATH,
     build_application,
+    chat_of,
     delivery_senders,
     main,
     send_to_chat,
     start,
     stop,
+    to_message,
     web_app,
     webhook_url_of,
 )
@@ -113,7 +115,9 @@ def telegram():
 
 
 def settings_for(telegram: FakeTelegramAPI, tmp_path, **extra: str) -> Settings:
-    return Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": telegram.base_url, "BOT_DATA_DIR": str(tmp_path), **extra})
+    # BOT_DEFAULT_REGION set, as a one-region brand sets it: the bot never asks (BOT_DEFAULT_REGION="" to be asked)
+    environment = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": telegram.base_url, "BOT_DATA_DIR": str(tmp_path), "BOT_DEFAULT_REGION": "US"}
+    return Settings.from_env({**environment, **extra})
 
 
 @pytest.fixture
@@ -235,6 +239,42 @@ def test_without_a_choice_the_region_is_bot_default_region(run_bot, telegram):
     run_bot(BOT_DEFAULT_REGION="AU")
     telegram.user_says("is it safe during pregnancy?")
     assert AU_PREGNANCY in telegram.next_sent().text
+
+
+def test_with_no_region_set_anywhere_the_bot_asks_with_buttons_then_answers(run_bot, telegram):
+    run_bot(BOT_DEFAULT_REGION="")  # not set: the brand serves both regions
+    telegram.user_says("is it safe during pregnancy?")
+    question = telegram.next_sent()
+    assert question.text == "Australia or the United States? The answer to that differs between the two."
+    assert question.buttons == [("Australia", "q:region:AU"), ("The United States", "q:region:US")]
+    telegram.press(question, "Australia")
+    assert AU_PREGNANCY in telegram.next_sent().text  # the question that was waiting
+    telegram.user_says("how long does the 5ml recovery last?")
+    assert RECOVERY_5ML in telegram.next_sent().text  # the same everywhere: never asked
+    telegram.user_says("is it safe during pregnancy?")
+    assert AU_PREGNANCY in telegram.next_sent().text  # remembered
+    telegram.user_says("is it safe during pregnancy?", user=BOB)
+    assert telegram.next_sent().text.startswith("Australia or the United States?")  # for that person only
+
+
+def test_a_forum_topic_is_a_conversation_of_its_own():
+    def update(**message) -> Update:
+        sender = {"id": 42, "is_bot": False, "first_name": "Jo"}
+        chat = {"id": -100123, "type": "supergroup", "is_forum": True}
+        return Update.de_json({"update_id": 1, "message": {"message_id": 5, "date": 0, "chat": chat, "from": sender, "text": "hi", **message}}, None)
+
+    in_topic = to_message(update(message_thread_id=7, is_topic_message=True), "hi").conversation
+    elsewhere = to_message(update(message_thread_id=9, is_topic_message=True), "hi").conversation
+    general = to_message(update(), "hi").conversation
+    assert len({in_topic, elsewhere, general}) == 3
+    assert chat_of(in_topic) == chat_of(general) == -100123  # replies from support still find the chat
+
+
+def test_a_follow_up_in_a_telegram_chat_leans_on_the_last_answer(chat):
+    chat.user_says("how long does the 5ml recovery last?")
+    assert RECOVERY_5ML in chat.next_sent().text
+    chat.user_says("and the 30ml?")
+    assert "6 months" in chat.next_sent().text
 
 
 # -- questions, buttons, hand-offs -------------------------------------------------------------------
