@@ -55,7 +55,7 @@ class Thresholds:
     margin: float = 0.0  # lead over the runner-up needed to answer rather than ask
     clarify: float = 0.2  # best probability needed to offer "did you mean" options at all
     social: float = 0.4  # best probability needed for small talk
-    option_window: float = 0.5  # options are the intents at least this share of the best one
+    option_window: float = 0.3  # options are the intents at least this share of the best one
     max_options: int = 3
 
 

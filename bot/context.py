@@ -144,10 +144,15 @@ def points_back(text: str, catalogue: Catalogue) -> bool:
     said = words(text)
     if not said or len(said) > LONG:
         return False
-    joined = " ".join(said)
-    if any(joined == lead or joined.startswith(lead + " ") for lead in LEAD_INS):
+    if opens_with_lead_in(said):
         return True
     return not products_in(text, catalogue) and any(word in POINTERS for word in said)
+
+
+def opens_with_lead_in(said: list[str]) -> bool:
+    """Whether the words open with "and ...", "what about ...": the person says it continues."""
+    joined = " ".join(said)
+    return any(joined == lead or joined.startswith(lead + " ") for lead in LEAD_INS)
 
 
 def about_other_products(decision: Decision, named: tuple[str, ...], context: Context, region: str, catalogue: Catalogue) -> bool:
@@ -221,6 +226,8 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
         return Reading(context.question, Decision("answer", last, 1.0), follow_up=True, region=elsewhere)
     if alone.kind in ("social", "handoff") or (alone.kind == "fallback" and alone.intent is not None and not named):
         return Reading(text, alone)  # small talk, "talk to a person", a topic we know we can't answer
+    if not named and not points_back(text, bot.catalogue) and ranking.not_ours >= 0.5:
+        return Reading(text, alone)  # "umm i dunno": more likely no question at all than half of one
     own_score = {match.intent_id: match.score for match in ranking.matches}
     sure: list[tuple[float, Reading]] = []
     candidates = []
@@ -232,8 +239,8 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
             sure.append((decision.score + own_score.get(decision.intent.id, 0.0), Reading(reading, decision, follow_up=True)))
         elif decision.kind == "clarify":
             candidates.extend(o for o in decision.options if o not in candidates)
-    if alone.kind in CONFIDENT and alone.intent is not None:
-        sure.append((2 * alone.score, Reading(text, alone)))
+    if alone.kind in CONFIDENT and alone.intent is not None and not (sure and opens_with_lead_in(words(text))):
+        sure.append((2 * alone.score, Reading(text, alone)))  # "what about the eye serum?" continues; a new question does not
     answer = last.answer_for(region or context.region) if last else None
     if named and last and last.kind == "answer" and isinstance(answer, str) and set(named) <= set(products_in(answer, bot.catalogue)):
         # "how much SRM is in Booster?" "and Recovery?": the last answer already covers the new product

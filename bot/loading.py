@@ -95,11 +95,11 @@ def load_catalogue(directory: Path | str | None = None) -> Catalogue:
     if not folder.is_dir():
         raise CatalogueError([f"{folder}: no such catalogue folder (set BOT_INTENTS_DIR to the intents/ folder)"])
 
-    own_frame = (folder / FRAME_FILE).is_file()
+    # A folder of intents alone is a foreign catalogue; one with a vocabulary is the brand's, frame and all.
+    own_frame = (folder / FRAME_FILE).is_file() or (folder / VOCABULARY_FILE).is_file()
     frame = _read(folder / FRAME_FILE if own_frame else DEFAULT_FRAME, problems)
     categories, regions, reasons, messages = _frame(frame, FRAME_FILE, problems)
-    has_vocabulary = own_frame or (folder / VOCABULARY_FILE).is_file()
-    vocabulary = _vocabulary(_read(folder / VOCABULARY_FILE, problems), VOCABULARY_FILE, problems) if has_vocabulary else Vocabulary()
+    vocabulary = _vocabulary(_read(folder / VOCABULARY_FILE, problems), VOCABULARY_FILE, problems) if own_frame else Vocabulary()
 
     intents: list[Intent] = []
     for path in sorted(folder.glob("*.yaml")):

@@ -67,10 +67,7 @@ class Matcher:
     def rank(self, text: str, limit: int = 5) -> Ranking:
         """The `limit` most likely intents for `text`."""
         reading = self.normalise(text)
-        triggered = next(
-            (intent_id for intent_id, _, parts in self._triggers if all(any(p in f" {reading.plain} " for p in alternatives) for alternatives in parts)),
-            None,
-        )
+        triggered = self.triggered(reading.plain)
         if not reading.plain.strip():
             return Ranking((), reading, triggered, 1.0)
         p = probabilities(self.model.scores(reading.plain), self.calibration.temperature)
@@ -80,6 +77,14 @@ class Matcher:
             matches = (Match(triggered, 1.0, "trigger"), *(m for m in matches if m.intent_id != triggered))[:limit]
         not_ours = float(p[self._not_ours]) if self._not_ours is not None else 0.0
         return Ranking(matches, reading, triggered, round(not_ours, 4))
+
+    def triggered(self, plain: str) -> str | None:
+        """The hand-off whose trigger a reading (`Normalised.plain`) contains, if any."""
+        padded = f" {plain} "
+        return next(
+            (intent_id for intent_id, _, parts in self._triggers if all(any(p in padded for p in alternatives) for alternatives in parts)),
+            None,
+        )
 
     def _trigger_parts(self, trigger: str) -> list[list[str]]:
         """ "itchy|stinging + since i started|after using": every part must appear, any of its phrases."""

@@ -106,6 +106,7 @@ class Normaliser:
 
         vocabulary_words = {w for phrase in self._phrases for w in phrase}
         vocabulary_words |= {w for expansion in self._shorthand.values() for w in expansion}
+        self._vocabulary_targets = sorted(w for w in vocabulary_words if w.isalpha() and len(w) >= 4)
         self._targets = sorted(
             {w for w in vocabulary_words | {w for t in known_words for w in words_of(fold(t))} if w.isalpha() and len(w) >= 4}
         )
@@ -169,6 +170,9 @@ class Normaliser:
         if len(word) < 5 or len(word) > 30:
             return word
         limit = 1 if len(word) < 8 else 2
-        candidates = [t for t in self._targets if t[0] == word[0] and abs(len(t) - len(word)) <= limit]
-        best = process.extractOne(word, candidates, scorer=DamerauLevenshtein.distance, score_cutoff=limit)
-        return best[0] if best else word
+        for targets in (self._vocabulary_targets, self._targets):  # product names and synonyms first
+            candidates = [t for t in targets if t[0] == word[0] and abs(len(t) - len(word)) <= limit]
+            best = process.extractOne(word, candidates, scorer=DamerauLevenshtein.distance, score_cutoff=limit)
+            if best:
+                return best[0]
+        return word

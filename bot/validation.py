@@ -95,4 +95,7 @@ def held_out_rankings(bot: SupportBot, held: HeldOut) -> Iterator[tuple[str, str
     for row, (text, truth) in enumerate(zip(held.texts, held.truth)):
         best = sorted(ours, key=lambda i: -p[row, i])[:5]
         matches = tuple(Match(held.labels[i], float(p[row, i])) for i in best)
-        yield text, truth, Ranking(matches, NOTHING_READ, None, float(p[row, not_ours]) if not_ours is not None else 0.0)
+        triggered = bot.matcher.triggered(bot.matcher.read(text))  # the content team's rules apply as in a conversation
+        if triggered is not None:
+            matches = (Match(triggered, 1.0, "trigger"), *(m for m in matches if m.intent_id != triggered))[:5]
+        yield text, truth, Ranking(matches, NOTHING_READ, triggered, float(p[row, not_ours]) if not_ours is not None else 0.0)

@@ -122,3 +122,17 @@ def test_bot_intents_dir_points_the_bot_at_another_copy(intents_copy, monkeypatc
     monkeypatch.setenv("BOT_INTENTS_DIR", str(intents_copy))
     assert default_intents_dir() == intents_copy
     assert load_catalogue().directory == str(intents_copy)
+
+
+def test_a_folder_of_intents_alone_loads_with_a_neutral_frame(tmp_path):
+    (tmp_path / "intents.yaml").write_text(
+        "intents:\n"
+        "  - id: book-flight\n    category: travel\n    question: Book a flight\n"
+        "    examples: [get me a plane ticket, book me on a flight to rome, i need to fly to paris]\n"
+        "    answer: (a flight)\n",
+        encoding="utf-8",
+    )
+    catalogue = load_catalogue(tmp_path)
+    assert [c.id for c in catalogue.categories] == ["travel"]
+    assert list(catalogue.regions) == ["US"]
+    assert "NeoGenesis" not in " ".join(catalogue.messages.values())

@@ -135,7 +135,7 @@ class TestRegionAskedWhenItMatters:
 
     def test_a_brand_that_sets_its_region_is_never_asked(self, bot, database, clock):
         desk = make_desk(bot, database, clock, ask_region=False)
-        assert "safe for pregnant women" in say(desk, "is Skin Restore ok while pregnant?", region=None).text
+        assert "safe for pregnant women" in say(desk, "is Recovery ok while pregnant?", region=None).text
 
 
 class TestFollowUpsAroundHandOffs:

@@ -403,7 +403,7 @@ def test_in_a_private_chat_the_bot_answers_everything(chat):
 def test_html_looking_input_is_answered_and_never_breaks_a_message(chat):
     chat.user_says("how long does the 5ml <recovery> last? & *_* </i> &amp;")
     assert RECOVERY_5ML in chat.next_sent().text
-    chat.user_says("<b>hi</b> <script>alert(1)</script> & _*")
+    chat.user_says("<b>qwerty</b> <script>alert(1)</script> & _*")
     assert chat.next_sent().text.startswith("Sorry, I can't help with that here.")
     assert [call.status for call in chat.calls_to("sendMessage")] == [200, 200]  # the fake refuses bad HTML
 
