@@ -38,7 +38,7 @@ def show_tickets(settings: Settings, code: str | None = None, status: str | None
     if code:
         ticket = tickets.get(code)
         if ticket is None:
-            return f"no ticket {code}"
+            raise LookupError(f"no ticket {code}")
         if retry:
             lines.append(f"re-queued {outbox.requeue_failed(ticket.id)} failed deliveries")
         lines += [
