@@ -67,7 +67,7 @@ def _telegram_failure(error: BaseException, settings: Settings) -> str | None:
         return None
     api_url = settings.get("TELEGRAM_API_URL")
     if isinstance(error, InvalidToken):
-        return f"TELEGRAM_BOT_TOKEN was refused by the Bot API at {api_url}: copy the bot's current token from @BotFather (/token) into TELEGRAM_BOT_TOKEN"
+        return f"TELEGRAM_BOT_TOKEN was refused by the Bot API at {api_url}: copy the token from @BotFather again"  # as `telegram` says
     if isinstance(error, NetworkError):
         return f"cannot reach the Bot API at {api_url} ({_first_line(error, settings)}): check TELEGRAM_API_URL and the network"
     return None
