@@ -227,11 +227,13 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the web process until SIGTERM or Ctrl-C."""
-    from service.app import main as serve
-    from service.preflight import warnings_for
+    from service.app import configured_platforms, main as serve
+    from service.preflight import check_web, warnings_for
 
     for warning in warnings_for(settings):
         log.warning("%s", warning)
+    configured_platforms(settings)  # neither platform set is said before any token is tried
+    check_web(settings)
     return serve(settings)
 
 

@@ -41,7 +41,7 @@ def missing_extra(error: ModuleNotFoundError) -> str | None:
         return None
     extra, needed_by = EXTRAS[module]
     return (
-        f"{needed_by} needs the Python package {module!r}, which is not installed: "
+        f"the Python package {module!r} is not installed, and {needed_by} needs it: "
         f"pip install 'neogenesis-bot[{extra}]' (from a clone: pip install -r requirements.txt)"
     )
 

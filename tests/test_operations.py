@@ -91,6 +91,26 @@ def test_a_bot_api_out_of_reach_stops_the_worker_with_one_line(tmp_path):
     assert TOKEN.split(":")[1] not in result.stderr
 
 
+def test_a_token_the_bot_api_refuses_stops_serve_in_webhook_mode_with_one_line(tmp_path, telegram):
+    port = free_port()
+    result = run(
+        tmp_path, "serve", PORT=str(port), TELEGRAM_BOT_TOKEN=OTHER_TOKEN, TELEGRAM_API_URL=telegram.base_url,
+        TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/webhook", TELEGRAM_WEBHOOK_SECRET="webhook-secret",
+    )
+    assert_one_clear_line(result, "TELEGRAM_BOT_TOKEN was refused by the Bot API")
+
+
+def test_a_slack_token_slack_refuses_stops_serve_with_one_line(tmp_path):
+    from tests.fakes.slack_api import FakeSlackAPI
+    from tests.test_slack import SECRET as SLACK_SECRET, TOKEN as SLACK_TOKEN
+
+    with FakeSlackAPI() as slack:
+        slack.script("auth.test", body={"ok": False, "error": "token_revoked"})
+        result = run(tmp_path, "serve", PORT=str(free_port()), SLACK_BOT_TOKEN=SLACK_TOKEN, SLACK_SIGNING_SECRET=SLACK_SECRET, SLACK_API_URL=slack.base_url)
+    assert_one_clear_line(result, "SLACK_BOT_TOKEN was refused by Slack (token_revoked)", "OAuth & Permissions")
+    assert SLACK_TOKEN not in result.stderr
+
+
 # -- the mail server -----------------------------------------------------------------------------------
 
 
@@ -98,6 +118,25 @@ def test_a_mail_server_that_does_not_answer_stops_the_worker_with_one_line(tmp_p
     result = run(tmp_path, "worker", SMTP_URL=f"smtp://bot:mailpass99@127.0.0.1:{free_port()}")
     line = assert_one_clear_line(result, "the mail server in SMTP_URL", "does not answer", "check the host and port in SMTP_URL")
     assert "mailpass99" not in result.stderr and "smtp://bot:****@127.0.0.1" in line
+
+
+def test_a_mail_server_slow_to_answer_is_an_outage_the_worker_starts_through(tmp_path):
+    from tests.fakes.smtp import SilentServer
+
+    hung = SilentServer().start()
+    log = (tmp_path / "worker.log").open("w+")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "service", "worker"], cwd=tmp_path, env=environment(tmp_path, SMTP_URL=hung.url), stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_for(lambda: "worker ready" in Path(log.name).read_text())
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=40)
+        hung.stop()
+    output = Path(log.name).read_text()
+    assert re.search(r"WARNING .*the mail server in SMTP_URL \(.*\) does not answer .*: hand-off emails wait and are retried", output), output
+    assert "Traceback" not in output and code == 0, output
 
 
 # -- extras that were not installed ----------------------------------------------------------------
