@@ -243,8 +243,9 @@ def run_tickets(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         print(show_tickets(settings, code=args.code, status=args.status, retry=args.retry))
-    except LookupError as error:
-        raise UsageError(f"{error.args[0]}: `neogenesis-bot tickets` lists the tickets") from None
+    except LookupError:
+        typed = args.code.encode("unicode_escape").decode("ascii")  # echoed to a terminal: no control characters
+        raise UsageError(f"no ticket {typed}: `neogenesis-bot tickets` lists the tickets") from None
     return 0
 
 
