@@ -43,6 +43,20 @@ def _url(*schemes: str) -> Callable[[str], str | None]:
     return check
 
 
+def _port_or_off(value: str) -> str | None:
+    return None if value.lower() == "off" else _port(value) and "must be a port number (1-65535) or off"
+
+
+def _webhook_url(value: str) -> str | None:
+    """Telegram posts updates only to HTTPS; plain HTTP is let through for this machine (local tests)."""
+    parts = urlsplit(value)
+    if parts.scheme == "https" and parts.netloc:
+        return None
+    if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        return None
+    return "must be an https:// URL: Telegram only posts updates to HTTPS"
+
+
 def _telegram_token(value: str) -> str | None:
     return None if TELEGRAM_TOKEN.match(value) else "does not look like a bot token from @BotFather (digits:letters)"
 
@@ -88,7 +102,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BOT_RATE_LIMIT", "Messages per minute one person may send before the bot asks them to slow down", "20", check=_positive_int),
     Setting("TELEGRAM_BOT_TOKEN", "Telegram bot token from @BotFather", secret=True, check=_telegram_token, group="telegram"),
     Setting("TELEGRAM_API_URL", "Bot API base URL, as python-telegram-bot's base_url takes it", "https://api.telegram.org/bot", check=_url("http", "https"), group="telegram"),
-    Setting("TELEGRAM_WEBHOOK_URL", "Public HTTPS URL Telegram posts updates to; unset: long polling", check=_url("http", "https"), group="telegram"),
+    Setting("TELEGRAM_WEBHOOK_URL", "Public HTTPS URL Telegram posts updates to; unset: long polling", check=_webhook_url, group="telegram"),
     Setting("TELEGRAM_WEBHOOK_SECRET", "Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token with each webhook update", secret=True, group="telegram"),
     Setting("SLACK_BOT_TOKEN", "Slack bot token (xoxb-...)", secret=True, check=_prefixed("xoxb-", "a bot token"), group="slack"),
     Setting("SLACK_SIGNING_SECRET", "Slack app signing secret (Basic Information page)", secret=True, group="slack"),
@@ -104,6 +118,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SUPPORT_HOURS_US", "US support hours: days, hours and time zone", "Mon-Fri 09:00-17:00 America/Los_Angeles", check=_hours, group="handoff"),
     Setting("BOT_DELIVERY_LEASE_SECONDS", "How long a worker may hold a delivery it is sending before another worker may take it over", "120", check=_positive_int, group="handoff"),
     Setting("PORT", "Port the web service listens on", "8000", check=_port, group="service"),
+    Setting("WORKER_METRICS_PORT", "Port the worker serves its own Prometheus metrics on (any path), or off", "9101", check=_port_or_off, group="service"),
     Setting("BOT_TURN_RETENTION_DAYS", "Days a conversation turn is kept for reports", "90", check=_positive_int, group="service"),
     Setting("BOT_CONTEXT_MINUTES", "Minutes of quiet after which a conversation's follow-ups no longer lean on its last answer", "30", check=_positive_int),
 )

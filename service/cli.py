@@ -41,7 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     load_dotenv(".env", override=False)  # local runs; the platform's environment wins
+    settings = None
     try:
+        if args.run is run_config:  # the table is shown even when a setting is bad
+            return run_config(args, settings)
         settings = Settings.from_env()
         setup_logging(settings.get("BOT_LOG_LEVEL") or "INFO")
         hide_secrets(*settings.secret_values())
@@ -59,7 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): nothing left to say to anyone
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception:
+    except Exception as error:
+        from service.failures import explain
+
+        if settings is not None and (line := explain(error, settings)):  # a deployment problem, not a bug
+            print(f"neogenesis-bot: {line}", file=sys.stderr)
+            return 1
         log.exception("unexpected error")
         return 2
 
@@ -109,12 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     config.set_defaults(run=run_config)
 
     report = commands.add_parser("report", help="what customers asked and how the bot did, in the terminal and as HTML")
-    report.add_argument("--since", default="7d", help="how far back: 7d, 24h, 2w (default 7d)")
+    report.add_argument("--since", default="7d", help="how far back: a number and d (days), h (hours), m (minutes) or w (weeks), like 7d, 24h, 2w (default 7d)")
     report.add_argument("--html", metavar="FILE", help="also write the report as an HTML page with charts")
     report.set_defaults(run=run_report)
 
     suggest = commands.add_parser("suggest", help="write unanswered questions as a YAML patch of example phrasings / new intents")
-    suggest.add_argument("--since", default="7d")
+    suggest.add_argument("--since", default="7d", help="how far back: d (days), h (hours), m (minutes) or w (weeks), like 7d (the default)")
     suggest.add_argument("--output", "-o", default="suggestions.yaml", help="where to write the patch (default suggestions.yaml; - for stdout)")
     suggest.set_defaults(run=run_suggest)
 
@@ -182,14 +190,18 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.cross_validate:
         print(evaluation.cross_validate(bot).report())
         print()
+    scored = 0
     for path in args.files:
         try:
             if evaluation.is_conversation_file(path):
                 _eval_conversations(bot, path, args.misses)
+                scored += 1
                 continue
             cases = evaluation.load_cases(path)
-        except (OSError, ValueError) as error:
-            raise UsageError(str(error)) from error
+        except (OSError, ValueError) as error:  # a shell glob also picks up files that are not eval sets
+            print(f"skipping {path}: not an eval set ({error})", file=sys.stderr)
+            continue
+        scored += 1
         scores = evaluation.evaluate(bot, cases)
         print(evaluation.report(scores, path))
         if args.misses and (misses := evaluation.report_misses(scores)):
@@ -203,6 +215,8 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
                     f"clarify {swept.share('clarify'):.1%}"
                 )
         print()
+    if args.files and not scored:
+        raise UsageError("none of the files is an eval set (a YAML list of cases with `text` and `expect`)")
     return 0
 
 
@@ -227,6 +241,11 @@ def run_validate(args: argparse.Namespace, settings: Settings) -> int:
     errors = sum(f.severity == "error" for f in findings)
     warnings = len(findings) - errors
     print(f"{errors} error(s), {warnings} warning(s)")
+    if warnings:
+        print(
+            "Warnings are hints, not failures: each example is matched with itself left out of the catalogue "
+            "(leave-one-out), and one that lands on another intent is worth rewording or moving."
+        )
     return 1 if errors else 0
 
 
@@ -252,15 +271,22 @@ def run_calibrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Run the background process until SIGTERM or Ctrl-C."""
+    from service.preflight import check_worker
     from service.worker import main as work
 
+    check_worker(settings)
     return work(settings)
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the web process until SIGTERM or Ctrl-C."""
-    from service.app import main as serve
+    from service.app import configured_platforms, main as serve
+    from service.preflight import check_web, warnings_for
 
+    for warning in warnings_for(settings):
+        log.warning("%s", warning)
+    configured_platforms(settings)  # neither platform set is said before any token is tried
+    check_web(settings)
     return serve(settings)
 
 
@@ -268,20 +294,25 @@ def run_tickets(args: argparse.Namespace, settings: Settings) -> int:
     """List or show tickets; --retry re-queues failed deliveries."""
     from support.delivery import show_tickets
 
-    print(show_tickets(settings, code=args.code, status=args.status, retry=args.retry))
+    try:
+        print(show_tickets(settings, code=args.code, status=args.status, retry=args.retry))
+    except LookupError:
+        typed = args.code.encode("unicode_escape").decode("ascii")  # echoed to a terminal: no control characters
+        raise UsageError(f"no ticket {typed}: `neogenesis-bot tickets` lists the tickets") from None
     return 0
 
 
-def run_config(args: argparse.Namespace, settings: Settings) -> int:
-    """Print every setting as the bot sees it; secrets are masked."""
-    from bot.settings import SETTINGS
+def run_config(args: argparse.Namespace, settings: Settings | None) -> int:
+    """Print every setting as the bot sees it (secrets masked); exit 1 naming each bad one."""
+    from service.config_view import config_table
+    from service.preflight import warnings_for
 
-    group = None
-    for setting in SETTINGS:
-        if setting.group != group:
-            group = setting.group
-            print(f"[{group}]")
-        print(f"  {setting.name:<26} {settings.masked(setting.name)}")
+    lines, problems = config_table()
+    print("\n".join(lines))
+    if problems:
+        raise SettingsError("; ".join(problems))
+    for warning in warnings_for(Settings.from_env()):
+        print(f"warning: {warning}")
     return 0
 
 

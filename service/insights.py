@@ -76,9 +76,14 @@ def gather(engine: Engine, bot: SupportBot, since: timedelta, now: datetime | No
     answered_intents: Counter = Counter()
     unhelpful: dict[str, list[str]] = {}
     unanswered_texts: list[str] = []
+    tickets_seen: set[str] = set()
     for row in rows:
-        found.by_channel[row["channel"]] += 1
         kind = row["reply_kind"]
+        if kind == "escalate" and row["ticket"]:
+            if row["ticket"] in tickets_seen:  # the same hand-off going on: the contact given, words for support
+                continue
+            tickets_seen.add(row["ticket"])
+        found.by_channel[row["channel"]] += 1
         if kind == "social":
             found.social += 1
             continue

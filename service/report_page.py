@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from html import escape
 
 from bot.core import SupportBot
@@ -18,8 +19,18 @@ table { border-collapse: collapse; width: 100%; } td, th { text-align: left; pad
 """
 
 
-def bar_chart(rows: list[tuple[str, int]], colour: str = "#3a7ca5") -> str:
-    """Horizontal bars, one per (label, value)."""
+LABEL_CHARACTERS = 60  # what fits left of the bars at 13 px
+ANSWERED, HANDED_OFF, NOT_ANSWERED = "#4f9d69", "#c9733a", "#b8453b"  # green, orange, red: good, a person, a miss
+
+
+def short_label(label: str, limit: int = LABEL_CHARACTERS) -> str:
+    """The label cut at a word, with an ellipsis, when it is too long to fit."""
+    return textwrap.shorten(label, width=limit, placeholder=" …")
+
+
+def bar_chart(rows: list[tuple[str, int]], colour: str | list[str] = "#3a7ca5") -> str:
+    """Horizontal bars, one per (label, value); `colour` is one for all bars, or one per bar. A long
+    label is cut at a word, and shown in full on hover."""
     if not rows:
         return '<p class="muted">Nothing yet.</p>'
     peak = max(value for _, value in rows) or 1
@@ -28,9 +39,10 @@ def bar_chart(rows: list[tuple[str, int]], colour: str = "#3a7ca5") -> str:
     for n, (label, value) in enumerate(rows):
         y = 26 * n
         width = 360 * value / peak
+        fill = colour[n] if isinstance(colour, list) else colour
         bars.append(
-            f'<text x="0" y="{y + 17}" font-size="13">{escape(label[:60])}</text>'
-            f'<rect x="420" y="{y + 4}" width="{width:.1f}" height="18" fill="{colour}"></rect>'
+            f'<text x="0" y="{y + 17}" font-size="13"><title>{escape(label)}</title>{escape(short_label(label))}</text>'
+            f'<rect x="420" y="{y + 4}" width="{width:.1f}" height="18" fill="{fill}"></rect>'
             f'<text x="{426 + width:.1f}" y="{y + 17}" font-size="13">{value}</text>'
         )
     return f'<svg role="img" width="860" height="{height}" viewBox="0 0 860 {height}">{"".join(bars)}</svg>'
@@ -60,7 +72,7 @@ def html_report(found: Insights, bot: SupportBot) -> str:
 <p class="muted">{found.since:%Y-%m-%d %H:%M} to {found.until:%Y-%m-%d %H:%M} UTC</p>
 <div class="cards">{"".join(f'<div class="card"><b>{escape(str(value))}</b>{escape(name)}</div>' for name, value in cards)}</div>
 <h2>How questions were handled</h2>
-{bar_chart([("Answered by the bot", found.answered), ("Handed off to a person", found.handed_off), ("Not answered", found.unanswered)], "#4f9d69")}
+{bar_chart([("Answered by the bot", found.answered), ("Handed off to a person", found.handed_off), ("Not answered", found.unanswered)], [ANSWERED, HANDED_OFF, NOT_ANSWERED])}
 <h2>Top questions answered</h2>
 {bar_chart([(label(i), n) for i, n in found.top_intents])}
 <h2>Hand-offs by reason</h2>

@@ -51,6 +51,10 @@ class TerminalChat:
             self.write(COMMANDS)
         elif text.isdigit() and 1 <= int(text) <= len(self.options):
             self.show(self.desk.choose(self.options[int(text) - 1].intent_id, self._message(text)))
+        elif text.isdigit() and len(text) <= 2:  # a pick, not a question: say which numbers there are
+            self.write(_no_such_option(int(text), len(self.options)))
+        elif text.startswith("/") and text[1:].split(" ", 1)[0].isalpha():
+            self.write(f"Unknown command {_printable(text.split()[0])}. Commands: {COMMANDS}.")
         else:
             self.show(self.desk.handle(self._message(text)))
         return True
@@ -79,6 +83,18 @@ class TerminalChat:
             self.write(f"Regions: {', '.join(self.bot.catalogue.regions)}. Example: /region AU")
 
 
+def _no_such_option(number: int, count: int) -> str:
+    if not count:
+        return f"There is no option {number} to pick just now: ask a question in your own words."
+    choices = "1" if count == 1 else f"1 to {count}"
+    return f"There is no option {number}: type {choices} to pick, or ask a question in your own words."
+
+
+def _printable(text: str) -> str:
+    """What a person typed, safe to echo to a terminal: control characters shown as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def run_chat(desk: SupportDesk, region: str | None, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
     """Chat until end of input or /quit."""
     def write(text: str) -> None:
@@ -88,11 +104,16 @@ def run_chat(desk: SupportDesk, region: str | None, stdin: TextIO = sys.stdin, s
     chat = TerminalChat(desk, region, write)
     chat.greet()
     interactive = stdin.isatty()
+    if interactive:
+        import readline  # noqa: F401  (input() gets line editing and history: arrow keys work)
     while True:
         if interactive:
-            stdout.write("you> ")
-            stdout.flush()
-        line = stdin.readline()
+            try:
+                line = input("you> ") + "\n"
+            except EOFError:
+                return 0
+        else:
+            line = stdin.readline()
         if not line:
             return 0
         write("")

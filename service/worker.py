@@ -12,6 +12,7 @@ import signal
 
 from bot.settings import Settings
 from service.reload import CatalogueReloader
+from service.worker_metrics import serve_worker_metrics
 from support.delivery import senders_for
 from support.desk import SupportDesk
 from support.outbox import DeliveryWorker, Outbox
@@ -71,11 +72,20 @@ async def work(settings: Settings, stop: asyncio.Event) -> None:
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(reloader.reload("SIGHUP")))
     retention = int(settings.get("BOT_TURN_RETENTION_DAYS") or 90)
     jobs = [worker.run(stop), reloader.watch(stop), housekeeping(desk, retention, stop)]
-    if settings.get("TELEGRAM_BOT_TOKEN") and not settings.get("TELEGRAM_WEBHOOK_URL"):
+    polling = bool(settings.get("TELEGRAM_BOT_TOKEN") and not settings.get("TELEGRAM_WEBHOOK_URL"))
+    if polling:
         jobs.append(poll_telegram(settings, desk, worker.name, stop))
+    metrics_server = serve_worker_metrics(settings)
+    log.info(
+        "worker ready: sends %s%s",
+        ", ".join(sorted(worker.senders)) or "nothing (no SMTP_URL, Slack or Telegram set)",
+        "; long-polls Telegram" if polling else "",
+    )
     try:
         await asyncio.gather(*jobs)
     finally:
+        if metrics_server is not None:
+            await asyncio.to_thread(metrics_server.shutdown)
         log.info("worker process stopped")
 
 

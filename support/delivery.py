@@ -38,7 +38,7 @@ def show_tickets(settings: Settings, code: str | None = None, status: str | None
     if code:
         ticket = tickets.get(code)
         if ticket is None:
-            return f"no ticket {code}"
+            raise LookupError(f"no ticket {code}")
         if retry:
             lines.append(f"re-queued {outbox.requeue_failed(ticket.id)} failed deliveries")
         lines += [
@@ -47,7 +47,7 @@ def show_tickets(settings: Settings, code: str | None = None, status: str | None
             f"  contact: {ticket.contact or '-'}   routed to: {ticket.routed_to}   claimed by: {ticket.claimed_by or '-'}",
             f"  opened {ticket.created_at:%Y-%m-%d %H:%M}, updated {ticket.updated_at:%Y-%m-%d %H:%M}",
             "  conversation:",
-            *(f"    {line.author}: {line.text}" for line in tickets.lines(ticket)),
+            *(_indented(f"    {line.author}: ", line.text) for line in tickets.lines(ticket)),
             "  deliveries:",
             *(
                 f"    {d['kind']:<15} {d['status']:<8} attempts {d['attempts']}"
@@ -65,3 +65,8 @@ def show_tickets(settings: Settings, code: str | None = None, status: str | None
         sent = ", ".join(f"{d['kind']} {d['status']}" for d in tickets.deliveries_of(ticket)) or "no deliveries"
         lines.append(f"{ticket.code:<8} {ticket.status:<16} {ticket.reason:<13} {ticket.region} {ticket.channel:<9} {ticket.created_at:%Y-%m-%d %H:%M}  {sent}")
     return "\n".join(lines)
+
+
+def _indented(first: str, text: str) -> str:
+    """`text` after `first`, its further lines lined up under its first (replies span lines)."""
+    return first + text.replace("\n", "\n" + " " * len(first))

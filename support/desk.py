@@ -268,9 +268,15 @@ class SupportDesk:
             for turn in self.state.recent_turns(message.thread, limit=8)
             for line in (Line("customer", turn["text"]), Line("bot", turn["reply"]))
         ]
-        transcript += [Line("customer", message.text), Line("bot", reply.text)]
+        transcript.append(Line("customer", message.text))  # then what the customer is told, worded with the ticket
         contact = find_contact(message.text)
         needs_contact = not self.tickets.routing.relays and contact is None
+        told: list[Reply] = []
+
+        def worded(opened: Ticket) -> str:
+            told.append(self._handoff_reply(reply, opened, "ask_contact" if needs_contact else "handoff_ticket"))
+            return told[-1].text
+
         ticket = self.tickets.open(
             reason=reply.reason or "human",
             intent=reply.intent_id,
@@ -283,11 +289,10 @@ class SupportDesk:
             contact=contact,
             transcript=transcript,
             awaiting_contact=needs_contact,
+            bot_says=worded,
         )
         log.info("hand-off %s opened (%s, %s, %s)", ticket.code, ticket.reason, ticket.region, ticket.channel)
-        if needs_contact:
-            return self._handoff_reply(reply, ticket, "ask_contact")
-        return self._handoff_reply(reply, ticket, "handoff_ticket")
+        return told[-1]
 
     def _take_contact(self, ticket: Ticket, message: Message) -> Reply | None:
         """The answer to "how can we reach you?"; None when the person moved on to something else

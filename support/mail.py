@@ -7,11 +7,13 @@ the delivery's stable key, so a retry after a crash mid-send is recognisably the
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from support.outbox import Delivery, DeliveryFailed
@@ -48,24 +50,40 @@ class SmtpServer:
     def send(self, message: EmailMessage) -> None:
         """Send one message; raises DeliveryFailed (permanent for a refused recipient or login)."""
         try:
-            if self.implicit_tls:
-                client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
-            else:
-                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            with client:
-                client.ehlo()
-                if not self.implicit_tls and client.has_extn("starttls"):
-                    client.starttls(context=ssl.create_default_context())
-                    client.ehlo()
-                elif self.require_starttls and not self.implicit_tls:
-                    raise DeliveryFailed("the mail server does not offer STARTTLS", permanent=True)
-                if self.username:
-                    client.login(self.username, self.password or "")
+            with self._session() as client:
                 client.send_message(message)
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPAuthenticationError, smtplib.SMTPSenderRefused) as error:
             raise DeliveryFailed(f"mail refused: {_summary(error)}", permanent=True) from error
         except (OSError, smtplib.SMTPException) as error:
             raise DeliveryFailed(f"mail server unavailable: {_summary(error)}") from error
+
+    def check(self) -> None:
+        """Connect and log in, sending nothing: raises DeliveryFailed (permanent for a refused login)."""
+        try:
+            with self._session():
+                pass
+        except smtplib.SMTPAuthenticationError as error:
+            raise DeliveryFailed(f"refused the login ({_summary(error)})", permanent=True) from error
+        except (OSError, smtplib.SMTPException) as error:
+            raise DeliveryFailed(f"does not answer ({_summary(error)})") from error
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[smtplib.SMTP]:
+        """A connection, encrypted when the server allows (or must), logged in when configured."""
+        if self.implicit_tls:
+            client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        with client:
+            client.ehlo()
+            if not self.implicit_tls and client.has_extn("starttls"):
+                client.starttls(context=ssl.create_default_context())
+                client.ehlo()
+            elif self.require_starttls and not self.implicit_tls:
+                raise DeliveryFailed("the mail server does not offer STARTTLS", permanent=True)
+            if self.username:
+                client.login(self.username, self.password or "")
+            yield client
 
 
 def compose(payload: dict, key: str, sender: str) -> EmailMessage:

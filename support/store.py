@@ -223,12 +223,18 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
 )
 
 
+def default_database_file(data_dir: str | None = None) -> Path:
+    """The SQLite file used when DATABASE_URL is not set: in `data_dir`, else the user's data folder."""
+    folder = Path(data_dir) if data_dir else Path(platformdirs.user_data_dir("neogenesis-bot", appauthor=False))
+    return folder / DATABASE_FILE
+
+
 def database_url(url: str | None, data_dir: str | None = None) -> str:
     """The SQLAlchemy URL for `url`, or a SQLite file in `data_dir` (default: the user's data folder)."""
     if not url:
-        folder = Path(data_dir) if data_dir else Path(platformdirs.user_data_dir("neogenesis-bot", appauthor=False))
-        folder.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{folder / DATABASE_FILE}"
+        path = default_database_file(data_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
     for plain in ("postgres://", "postgresql://"):  # Heroku writes postgres://; we talk psycopg 3
         if url.startswith(plain):
             return "postgresql+psycopg://" + url[len(plain):]
@@ -271,8 +277,10 @@ def migrate(engine: Engine, migrations: tuple[Callable[[Connection], None], ...]
         if current is None:
             connection.execute(schema_version.insert().values(version=0))
             current = 0
+        # Creating a new database is routine (a first run, a read-only command); upgrading one is news.
+        level = logging.DEBUG if current == 0 else logging.INFO
         for version in range(current + 1, len(migrations) + 1):
-            log.info("upgrading the database schema to version %d", version)
+            log.log(level, "upgrading the database schema to version %d", version)
             migrations[version - 1](connection)
         if current < len(migrations):
             connection.execute(schema_version.update().values(version=len(migrations)))

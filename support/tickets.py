@@ -106,8 +106,10 @@ class Tickets:
         workspace: str | None = None,
         contact: str | None = None,
         awaiting_contact: bool = False,
+        bot_says: Callable[[Ticket], str] | None = None,
     ) -> Ticket:
-        """Open a ticket with its transcript; unless we still need a contact, queue its deliveries."""
+        """Open a ticket with its transcript; unless we still need a contact, queue its deliveries.
+        `bot_says` words the bot's reply once the ticket has its code; the transcript ends with it."""
         now = self.clock()
         with self.engine.begin() as connection:
             ticket_id = connection.execute(
@@ -133,6 +135,8 @@ class Tickets:
             if lines:
                 connection.execute(insert(ticket_messages), lines)
             ticket = self._get(connection, ticket_id)
+            if bot_says is not None:
+                self._add_line(connection, ticket_id, Line("bot", bot_says(ticket)))
             if not awaiting_contact:
                 self._queue_handoff(connection, ticket)
         return ticket

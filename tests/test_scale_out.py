@@ -239,6 +239,8 @@ def test_a_worker_killed_mid_claim_leaves_nothing_unsent(start_process, database
     try:
         dying = start_process("worker", SMTP_URL=hung.url, BOT_DELIVERY_LEASE_SECONDS="2")
         assert hung.connected.wait(60), f"the worker never tried to send; its log:\n{dying.log}"
+        # the worker's start-up check of the mail server connects first (and, unanswered, lets it start)
+        wait_until(lambda: any(f":{dying.process.pid}:" in (worker or "") for worker in senders_of(database)), 60, "the worker claimed deliveries")
         [name] = [worker for worker in senders_of(database) if worker and f":{dying.process.pid}:" in worker]
         claimed = senders_of(database)[name]  # a batch, its first mail stuck on the way out
         assert outbox.backlog() == {"pending": 30 - claimed, "sending": claimed, "sent": 0, "failed": 0}
