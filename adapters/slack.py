@@ -32,17 +32,20 @@ import aiohttp
 from slack_bolt import BoltResponse
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncBoltRequest
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adapters import guard
 from adapters.slack_render import ASK_ACTION_PREFIX, HELPFUL, NOT_HELPFUL, notice_message, reply_message
 from adapters.slack_support import SupportChannel
 from bot.records import Message, Reply
@@ -80,8 +83,16 @@ class SlackAdapter:
         self.client = client
         self.region = region  # the workspace's; a person's own choice (/neogenesis region) wins in the desk
         self.identity: dict | None = None
+        self._identity_response: AsyncSlackResponse | None = None
         self.acknowledging = ThreadPoolExecutor(ACK_THREADS, thread_name_prefix="slack-ack")
-        self.app = AsyncApp(client=client, signing_secret=signing_secret, name="neogenesis-slack")
+        self.signature = guard.SlackSignature(signing_secret)
+        self._authorizing = asyncio.Lock()
+        self._authorization: AuthorizeResult | None = None
+        # Bolt ignores (and warns about) the client's token once `authorize` is given; the token is
+        # only for our own calls, so the client meets Bolt without it.
+        token, client.token = client.token, None
+        self.app = AsyncApp(client=client, signing_secret=signing_secret, name="neogenesis-slack", authorize=lambda: self.authorize())
+        client.token = token
         self.app.middleware(self.drop_repeated_events)
         self.app.event("app_mention")(self.on_mention)
         self.app.event("message")(self.on_message)
@@ -115,8 +126,17 @@ class SlackAdapter:
         return Starlette(routes=self.routes(), lifespan=self.lifespan)
 
     async def handle_http(self, request: Request) -> Response:
-        """One HTTP request from Slack, through Bolt (signature check, ack, listeners)."""
-        return await self.handler.handle(request)
+        """One HTTP request from Slack: its size and signature checked on the raw bytes before anything
+        reads it (see adapters.guard), then through Bolt (ack, listeners)."""
+        body = b""
+        try:
+            body = await guard.read_body(request)
+            self.signature.check(request, body)
+            guard.check_slack_body(body, request.headers.get("content-type", ""))
+        except guard.Refused as refusal:
+            guard.log_refusal("Slack request", request, refusal, len(body) or None)
+            return Response(refusal.reason, status_code=refusal.status)
+        return await self.handler.handle(guard.replaying(request, body))
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: object = None) -> AsyncIterator[None]:
@@ -137,8 +157,22 @@ class SlackAdapter:
             raise
         except aiohttp.ClientError as error:
             raise SettingsError(f"cannot reach the Slack Web API at {self.client.base_url} ({error}); check SLACK_API_URL") from None
+        self._identity_response = identity
         self.identity = dict(identity.data)  # type: ignore[arg-type]
         log.info("Slack: answering as @%s in %s, region %s", self.identity.get("user"), self.identity.get("team"), self.region)
+
+    async def authorize(self) -> AuthorizeResult:
+        """Bolt's authorization, from the one `auth.test` made at start-up: without it, Bolt calls
+        `auth.test` for every request that arrives before its first answer is cached, so a burst
+        multiplies the calls (and Slack's rate limit turns them into failures)."""
+        async with self._authorizing:
+            if self._authorization is None:
+                await self.startup()
+                assert self._identity_response is not None
+                self._authorization = AuthorizeResult.from_auth_test_response(
+                    auth_test_response=self._identity_response, bot_token=self.client.token
+                )
+        return self._authorization
 
     async def open_session(self) -> None:
         """One HTTP session for every Web API call this event loop makes, its connections kept alive:

@@ -9,6 +9,7 @@ from bot.settings import Settings
 from support.desk import SupportDesk
 from support.mail import EmailSender, SmtpServer
 from support.outbox import Outbox, Sender
+from support.printable import one_line
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def show_tickets(settings: Settings, code: str | None = None, status: str | None
                 for d in tickets.deliveries_of(ticket)
             ),
         ]
-        return "\n".join(lines)
+        return "\n".join(one_line(line) for line in lines)  # customers' text cannot drive the terminal
     if retry:
         lines.append(f"re-queued {outbox.requeue_failed()} failed deliveries")
     listing = tickets.listing(status=status)
@@ -64,4 +65,4 @@ def show_tickets(settings: Settings, code: str | None = None, status: str | None
     for ticket in listing:
         sent = ", ".join(f"{d['kind']} {d['status']}" for d in tickets.deliveries_of(ticket)) or "no deliveries"
         lines.append(f"{ticket.code:<8} {ticket.status:<16} {ticket.reason:<13} {ticket.region} {ticket.channel:<9} {ticket.created_at:%Y-%m-%d %H:%M}  {sent}")
-    return "\n".join(lines)
+    return "\n".join(one_line(line) for line in lines)
