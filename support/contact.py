@@ -34,7 +34,7 @@ EMAIL = re.compile(
 )
 NUMBER = re.compile(r"(?<![\w+])\+?\(?\d[\d\s().-]{5,32}\d(?![\w])")  # a candidate, classified below
 SEPARATORS = re.compile(r"[\s().-]+")
-DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
+DATE = re.compile(r"(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})(?!\d)")  # at the start: a date (and time)
 CARD_LAYOUT = re.compile(r"[2-6]\d*(?:[ -]\d+)*")  # card numbers start with 2-6 (the card networks' prefixes)
 IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 
@@ -61,7 +61,7 @@ def is_card(number: str) -> bool:
 def is_phone(number: str) -> bool:
     """Whether `number` (a NUMBER candidate, dashes normalised) is a phone number by the rules above."""
     digits = re.sub(r"\D", "", number)
-    if not 8 <= len(digits) <= 15 or is_card(number) or DATE.fullmatch(number) or IPV4.fullmatch(number):
+    if not 8 <= len(digits) <= 15 or is_card(number) or DATE.match(number) or IPV4.fullmatch(number):
         return False
     groups = [group for group in SEPARATORS.split(number.lstrip("+")) if group]
     return number.startswith(("+", "0", "(")) or "(" in number or len(groups) >= 3
@@ -118,7 +118,9 @@ def _numbers_replaced(text: str, replacement) -> str:
 
 
 def _in_pieces(text: str, change) -> str:
-    """`change` applied to `text` at most MAX_SCANNED characters at a time, cut at whitespace."""
+    """`change` applied to `text` at most MAX_SCANNED characters at a time, cut at whitespace; NUL
+    characters, which no database column takes (PostgreSQL refuses the whole row), replaced."""
+    text = text.replace("\x00", "\ufffd")
     if len(text) <= MAX_SCANNED:
         return change(text)
     pieces, start = [], 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from support.contact import mask
+from support.outages import QuietOutages
 from support.printable import one_line
 
 
@@ -83,6 +84,8 @@ def setup_logging(level: str = "INFO") -> None:
         handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
     for handler in root.handlers:
+        if not any(isinstance(f, QuietOutages) for f in handler.filters):
+            handler.addFilter(QuietOutages())  # first: a dropped record costs no masking
         if not any(isinstance(f, MaskContacts) for f in handler.filters):
             handler.addFilter(MaskContacts())
     root.setLevel(level.upper())
