@@ -64,6 +64,10 @@ SLACK_MARKUP = re.compile(r"<([^<>]*)>")
 # keep the default thread pool busy far longer. The check has threads of its own, so under load an
 # acknowledgement never queues behind answers (support.store sizes the connection pool for them).
 ACK_THREADS = 2
+# Answers are worked out in threads that hold the GIL for milliseconds at a time; in a burst they would
+# slow the event loop that acknowledges the requests still arriving. An answer waits until no request is
+# being acknowledged, up to this long (well within the time a person waits for an answer).
+ACK_PRIORITY_SECONDS = 2.0
 
 Sender = Callable[[str, list[dict]], Awaitable[None]]  # posts (text, blocks) somewhere
 
@@ -88,6 +92,8 @@ class SlackAdapter:
         self.signature = guard.SlackSignature(signing_secret)
         self._authorizing = asyncio.Lock()
         self._authorization: AuthorizeResult | None = None
+        self._requests_in_hand = 0
+        self._no_requests_in_hand: asyncio.Event | None = None  # made on the serving event loop
         # Bolt ignores (and warns about) the client's token once `authorize` is given; the token is
         # only for our own calls, so the client meets Bolt without it.
         token, client.token = client.token, None
@@ -136,7 +142,26 @@ class SlackAdapter:
         except guard.Refused as refusal:
             guard.log_refusal("Slack request", request, refusal, len(body) or None)
             return Response(refusal.reason, status_code=refusal.status)
-        return await self.handler.handle(guard.replaying(request, body))
+        quiet = self._quiet()
+        self._requests_in_hand += 1
+        quiet.clear()
+        try:
+            return await self.handler.handle(guard.replaying(request, body))
+        finally:
+            self._requests_in_hand -= 1
+            if not self._requests_in_hand:
+                quiet.set()
+
+    def _quiet(self) -> asyncio.Event:
+        if self._no_requests_in_hand is None:
+            self._no_requests_in_hand = asyncio.Event()
+            self._no_requests_in_hand.set()
+        return self._no_requests_in_hand
+
+    async def after_acknowledgements(self) -> None:
+        """Wait (a little) until the requests in hand are acknowledged: see ACK_PRIORITY_SECONDS."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._quiet().wait(), timeout=ACK_PRIORITY_SECONDS)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: object = None) -> AsyncIterator[None]:
@@ -280,6 +305,7 @@ class SlackAdapter:
         channel = event["channel"]
         send = in_thread(self.client, channel, thread_ts)
         try:
+            await self.after_acknowledgements()
             if not await asyncio.to_thread(self.desk.first_time, "slack-message", f"{channel}:{event['ts']}"):
                 return  # the same message, delivered as a mention and as a message event
             message = to_message(event, bot_user_id, self.region, conversation_key(channel, thread_ts), self.workspace)
