@@ -140,6 +140,8 @@ class SlackAdapter:
             self.signature.check(request, body)
             guard.check_slack_body(body, request.headers.get("content-type", ""))
         except guard.Refused as refusal:
+            if guard.is_slack_ssl_check(body):  # Slack checking the certificate (unsigned): Bolt's answer
+                return Response(status_code=200)
             guard.log_refusal("Slack request", request, refusal, len(body) or None)
             return Response(refusal.reason, status_code=refusal.status)
         quiet = self._quiet()

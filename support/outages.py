@@ -9,7 +9,9 @@ the tracebacks callers log for those failures while the outage lasts.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 import threading
 import time
 
@@ -52,14 +54,27 @@ class Outage:
 DATABASE = Outage()
 
 
+MARK = "_database_unavailable"  # set on the exceptions `watch` counts as an outage
+UNAVAILABLE = re.compile(r"database is locked|unable to open database|disk I/O error|server closed the connection|connection refused", re.I)
+
+
 def is_outage(error: BaseException | None) -> bool:
-    """Whether `error` (or what caused it) is the database being unreachable or refusing work."""
+    """Whether `error` (or what caused it) is the database being unreachable or refusing work, as
+    `watch` judged it: not a bug such as a missing table, which SQLite also calls operational."""
     seen = 0
     while error is not None and seen < 10:
-        if isinstance(error, OperationalError):
+        if getattr(error, MARK, False):
             return True
         error, seen = error.__cause__ or error.__context__, seen + 1
     return False
+
+
+def _is_unavailable(context) -> bool:
+    """A connection lost or refused, or SQLite's file locked or unreadable."""
+    if context.is_disconnect or context.connection is None:  # no connection: connecting failed
+        return True
+    error = context.sqlalchemy_exception
+    return isinstance(error, OperationalError) and UNAVAILABLE.search(str(context.original_exception)) is not None
 
 
 def summary(error: BaseException) -> str:
@@ -75,8 +90,11 @@ def watch(engine: Engine, outage: Outage = DATABASE) -> None:
 
     @event.listens_for(engine, "handle_error")
     def _failed(context) -> None:
-        if isinstance(context.sqlalchemy_exception, OperationalError) or context.is_disconnect:
-            outage.failed(context.sqlalchemy_exception or context.original_exception)
+        if _is_unavailable(context):
+            error = context.sqlalchemy_exception or context.original_exception
+            with contextlib.suppress(AttributeError):  # a few C-level exceptions take no attributes
+                setattr(error, MARK, True)
+            outage.failed(error)
 
     @event.listens_for(engine, "after_cursor_execute")
     def _worked(*_args) -> None:

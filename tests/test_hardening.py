@@ -119,6 +119,8 @@ def test_unsigned_garbage_and_a_timestamp_that_is_not_a_number_get_401_not_500(s
     for headers in ({"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=00"}, {}):
         for body in (b'{"unclosed', b"\xff\xfe", b"[" * 100_000):
             assert service.http.post("/slack/events", content=body, headers=headers).status_code == 401
+    ssl_check = service.http.post("/slack/events", content=b"ssl_check=1&token=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert ssl_check.status_code == 200 and ssl_check.content == b""  # Slack's unsigned certificate check, as Bolt answers it
     assert "Traceback" not in service.output()
 
 
