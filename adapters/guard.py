@@ -72,7 +72,8 @@ def source_of(request: Request) -> str:
 
 def log_refusal(what: str, request: Request, refusal: Refused, length: int | None = None) -> None:
     """One line: what was refused, why, how long it was and where from; nothing the sender wrote."""
-    size = length if length is not None else request.headers.get("content-length", "?")
+    declared = request.headers.get("content-length", "")
+    size = length if length is not None else (declared if declared.isascii() and declared.isdigit() else "?")
     log.warning("%s refused (%d %s): %s bytes from %s", what, refusal.status, refusal.reason, size, source_of(request))
 
 
@@ -90,7 +91,7 @@ class SlackSignature:
     def check(self, request: Request, body: bytes) -> None:
         timestamp = request.headers.get("x-slack-request-timestamp", "")
         signature = request.headers.get("x-slack-signature", "")
-        if self.verifier is None or not signature or not TIMESTAMP.fullmatch(timestamp):
+        if self.verifier is None or not signature or not signature.isascii() or not TIMESTAMP.fullmatch(timestamp):
             raise Refused(401, "no valid signature")
         try:
             valid = self.verifier.is_valid(body, timestamp, signature)
