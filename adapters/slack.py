@@ -32,17 +32,20 @@ import aiohttp
 from slack_bolt import BoltResponse
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncBoltRequest
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adapters import guard
 from adapters.slack_render import ASK_ACTION_PREFIX, HELPFUL, NOT_HELPFUL, notice_message, reply_message
 from adapters.slack_support import SupportChannel
 from bot.records import Message, Reply
@@ -61,6 +64,10 @@ SLACK_MARKUP = re.compile(r"<([^<>]*)>")
 # keep the default thread pool busy far longer. The check has threads of its own, so under load an
 # acknowledgement never queues behind answers (support.store sizes the connection pool for them).
 ACK_THREADS = 2
+# Answers are worked out in threads that hold the GIL for milliseconds at a time; in a burst they would
+# slow the event loop that acknowledges the requests still arriving. An answer waits until no request is
+# being acknowledged, up to this long (well within the time a person waits for an answer).
+ACK_PRIORITY_SECONDS = 2.0
 
 Sender = Callable[[str, list[dict]], Awaitable[None]]  # posts (text, blocks) somewhere
 
@@ -80,8 +87,18 @@ class SlackAdapter:
         self.client = client
         self.region = region  # the workspace's; a person's own choice (/neogenesis region) wins in the desk
         self.identity: dict | None = None
+        self._identity_response: AsyncSlackResponse | None = None
         self.acknowledging = ThreadPoolExecutor(ACK_THREADS, thread_name_prefix="slack-ack")
-        self.app = AsyncApp(client=client, signing_secret=signing_secret, name="neogenesis-slack")
+        self.signature = guard.SlackSignature(signing_secret)
+        self._authorizing = asyncio.Lock()
+        self._authorization: AuthorizeResult | None = None
+        self._requests_in_hand = 0
+        self._no_requests_in_hand: asyncio.Event | None = None  # made on the serving event loop
+        # Bolt ignores (and warns about) the client's token once `authorize` is given; the token is
+        # only for our own calls, so the client meets Bolt without it.
+        token, client.token = client.token, None
+        self.app = AsyncApp(client=client, signing_secret=signing_secret, name="neogenesis-slack", authorize=lambda: self.authorize())
+        client.token = token
         self.app.middleware(self.drop_repeated_events)
         self.app.event("app_mention")(self.on_mention)
         self.app.event("message")(self.on_message)
@@ -115,8 +132,38 @@ class SlackAdapter:
         return Starlette(routes=self.routes(), lifespan=self.lifespan)
 
     async def handle_http(self, request: Request) -> Response:
-        """One HTTP request from Slack, through Bolt (signature check, ack, listeners)."""
-        return await self.handler.handle(request)
+        """One HTTP request from Slack: its size and signature checked on the raw bytes before anything
+        reads it (see adapters.guard), then through Bolt (ack, listeners)."""
+        body = b""
+        try:
+            body = await guard.read_body(request)
+            self.signature.check(request, body)
+            guard.check_slack_body(body, request.headers.get("content-type", ""))
+        except guard.Refused as refusal:
+            if guard.is_slack_ssl_check(body):  # Slack checking the certificate (unsigned): Bolt's answer
+                return Response(status_code=200)
+            guard.log_refusal("Slack request", request, refusal, len(body) or None)
+            return Response(refusal.reason, status_code=refusal.status)
+        quiet = self._quiet()
+        self._requests_in_hand += 1
+        quiet.clear()
+        try:
+            return await self.handler.handle(guard.replaying(request, body))
+        finally:
+            self._requests_in_hand -= 1
+            if not self._requests_in_hand:
+                quiet.set()
+
+    def _quiet(self) -> asyncio.Event:
+        if self._no_requests_in_hand is None:
+            self._no_requests_in_hand = asyncio.Event()
+            self._no_requests_in_hand.set()
+        return self._no_requests_in_hand
+
+    async def after_acknowledgements(self) -> None:
+        """Wait (a little) until the requests in hand are acknowledged: see ACK_PRIORITY_SECONDS."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._quiet().wait(), timeout=ACK_PRIORITY_SECONDS)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: object = None) -> AsyncIterator[None]:
@@ -137,8 +184,22 @@ class SlackAdapter:
             raise
         except aiohttp.ClientError as error:
             raise SettingsError(f"cannot reach the Slack Web API at {self.client.base_url} ({error}); check SLACK_API_URL") from None
+        self._identity_response = identity
         self.identity = dict(identity.data)  # type: ignore[arg-type]
         log.info("Slack: answering as @%s in %s, region %s", self.identity.get("user"), self.identity.get("team"), self.region)
+
+    async def authorize(self) -> AuthorizeResult:
+        """Bolt's authorization, from the one `auth.test` made at start-up: without it, Bolt calls
+        `auth.test` for every request that arrives before its first answer is cached, so a burst
+        multiplies the calls (and Slack's rate limit turns them into failures)."""
+        async with self._authorizing:
+            if self._authorization is None:
+                await self.startup()
+                assert self._identity_response is not None
+                self._authorization = AuthorizeResult.from_auth_test_response(
+                    auth_test_response=self._identity_response, bot_token=self.client.token
+                )
+        return self._authorization
 
     async def open_session(self) -> None:
         """One HTTP session for every Web API call this event loop makes, its connections kept alive:
@@ -246,6 +307,7 @@ class SlackAdapter:
         channel = event["channel"]
         send = in_thread(self.client, channel, thread_ts)
         try:
+            await self.after_acknowledgements()
             if not await asyncio.to_thread(self.desk.first_time, "slack-message", f"{channel}:{event['ts']}"):
                 return  # the same message, delivered as a mention and as a message event
             message = to_message(event, bot_user_id, self.region, conversation_key(channel, thread_ts), self.workspace)

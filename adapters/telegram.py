@@ -15,7 +15,6 @@ relayed to customers by the delivery worker).
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import re
 import signal
@@ -46,6 +45,7 @@ from telegram.ext import (
     filters,
 )
 
+from adapters import guard
 from adapters.server import GracefulServer
 from adapters.telegram_render import (
     CATEGORY,
@@ -438,14 +438,20 @@ def webhook_routes(application: Application, secret: str, path: str = DEFAULT_WE
     is refused before its body is read."""
 
     async def receive_update(request: Request) -> Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            log.warning("telegram webhook request without the right secret refused (from %s)", request.client.host if request.client else "-")
-            return PlainTextResponse("forbidden", status_code=403)
         try:
-            update = Update.de_json(await request.json(), application.bot)
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
-            log.warning("telegram webhook request whose body is not an update refused: %s", error)
+            guard.check_telegram_secret(request, SECRET_HEADER, secret)
+        except guard.Refused as refusal:
+            guard.log_refusal("telegram webhook request", request, refusal)
+            return PlainTextResponse("forbidden", status_code=403)
+        body = b""
+        try:
+            body = await guard.read_body(request)
+            update = Update.de_json(guard.telegram_update(body), application.bot)
+        except guard.Refused as refusal:
+            guard.log_refusal("telegram webhook request", request, refusal, len(body) or None)
+            return PlainTextResponse("not an update", status_code=refusal.status)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+            log.warning("telegram webhook request whose body is not an update refused: %s", type(error).__name__)
             return PlainTextResponse("not an update", status_code=400)
         await application.update_queue.put(update)
         return Response(status_code=200)

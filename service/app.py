@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from bot.settings import Settings, SettingsError
 from service.reload import CatalogueReloader
-from support import metrics
+from support import metrics, outages
 from support.desk import SupportDesk
 from support.outbox import Outbox
 
@@ -115,7 +115,8 @@ class Service:
             report["database"] = await asyncio.to_thread(self._database_ok)
             report["deliveries"] = await asyncio.to_thread(self.outbox.backlog)
         except Exception as error:  # a database that does not answer is the unhealthy case
-            log.error("health check: the database does not answer: %s", type(error).__name__)
+            if not outages.is_outage(error):  # an outage is logged where it starts and ends
+                log.error("health check: the database does not answer: %s", type(error).__name__)
             report["database"], healthy = "unavailable", False
         report["status"] = "ok" if healthy else "unhealthy"
         return JSONResponse(report, status_code=200 if healthy else 503)

@@ -12,6 +12,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import Engine, select
 
 from bot.core import SupportBot
+from support.printable import one_line
 from support.store import turns
 
 SIMILAR = 75  # rapidfuzz similarity of two readings at which they are "the same question"
@@ -191,4 +192,4 @@ def text_report(found: Insights, bot: SupportBot) -> str:
     for group in found.groups[:20]:
         likely = describe(group, bot)
         lines.append(f"  {group.size:>4}  {group.example!r}  -> {likely}")
-    return "\n".join(lines)
+    return "\n".join(one_line(line) for line in lines)  # what people typed cannot drive the terminal

@@ -13,8 +13,10 @@ import signal
 from bot.settings import Settings
 from service.reload import CatalogueReloader
 from service.worker_metrics import serve_worker_metrics
+from support import outages
 from support.delivery import senders_for
 from support.desk import SupportDesk
+from support.journal import SentJournal
 from support.outbox import DeliveryWorker, Outbox
 
 log = logging.getLogger(__name__)
@@ -24,10 +26,17 @@ POLLING_LEASE = "telegram-polling"
 POLLING_LEASE_SECONDS = 30.0
 
 
-async def housekeeping(desk: SupportDesk, retention_days: int, stop: asyncio.Event) -> None:
+async def housekeeping(desk: SupportDesk, retention_days: int, stop: asyncio.Event, journal: SentJournal | None = None) -> None:
     """Prune old turns, handled-event ids and rate windows, hourly."""
     while not stop.is_set():
-        removed = await asyncio.to_thread(desk.state.prune, retention_days)
+        try:
+            removed = await asyncio.to_thread(desk.state.prune, retention_days)
+        except Exception as error:
+            if not outages.is_outage(error):
+                raise
+            removed = {}  # the database is away (logged by support.outages): next time
+        if journal is not None:
+            await asyncio.to_thread(journal.prune)
         if any(removed.values()):
             log.info("housekeeping removed %s", removed)
         try:
@@ -45,7 +54,12 @@ async def poll_telegram(settings: Settings, desk: SupportDesk, holder: str, stop
     application = None
     try:
         while not stop.is_set():
-            holding = await asyncio.to_thread(desk.state.hold_lease, POLLING_LEASE, holder, POLLING_LEASE_SECONDS)
+            try:
+                holding = await asyncio.to_thread(desk.state.hold_lease, POLLING_LEASE, holder, POLLING_LEASE_SECONDS)
+            except Exception as error:
+                if not outages.is_outage(error):
+                    raise
+                holding = application is not None  # the database is away: carry on as before until it is back
             if holding and application is None:
                 application = telegram_adapter.build_application(settings, desk)
                 await telegram_adapter.start(application)
@@ -66,12 +80,14 @@ async def poll_telegram(settings: Settings, desk: SupportDesk, holder: str, stop
 async def work(settings: Settings, stop: asyncio.Event) -> None:
     desk = SupportDesk.from_settings(settings)
     lease = int(settings.get("BOT_DELIVERY_LEASE_SECONDS") or 120)
-    worker = DeliveryWorker(Outbox(desk.state.engine, lease_seconds=lease), senders_for(settings, desk))
+    database = desk.state.engine.url.render_as_string(hide_password=True)
+    journal = SentJournal.in_folder(settings.get("BOT_DATA_DIR"), database)  # sends survive a database outage
+    worker = DeliveryWorker(Outbox(desk.state.engine, lease_seconds=lease), senders_for(settings, desk), journal=journal)
     reloader = CatalogueReloader(desk)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(reloader.reload("SIGHUP")))
     retention = int(settings.get("BOT_TURN_RETENTION_DAYS") or 90)
-    jobs = [worker.run(stop), reloader.watch(stop), housekeeping(desk, retention, stop)]
+    jobs = [worker.run(stop), reloader.watch(stop), housekeeping(desk, retention, stop, journal)]
     polling = bool(settings.get("TELEGRAM_BOT_TOKEN") and not settings.get("TELEGRAM_WEBHOOK_URL"))
     if polling:
         jobs.append(poll_telegram(settings, desk, worker.name, stop))

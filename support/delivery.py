@@ -9,6 +9,7 @@ from bot.settings import Settings
 from support.desk import SupportDesk
 from support.mail import EmailSender, SmtpServer
 from support.outbox import Outbox, Sender
+from support.printable import one_line
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def show_tickets(settings: Settings, code: str | None = None, status: str | None
             f"  contact: {ticket.contact or '-'}   routed to: {ticket.routed_to}   claimed by: {ticket.claimed_by or '-'}",
             f"  opened {ticket.created_at:%Y-%m-%d %H:%M}, updated {ticket.updated_at:%Y-%m-%d %H:%M}",
             "  conversation:",
-            *(_indented(f"    {line.author}: ", line.text) for line in tickets.lines(ticket)),
+            *(row for line in tickets.lines(ticket) for row in _indented(f"    {line.author}: ", line.text)),
             "  deliveries:",
             *(
                 f"    {d['kind']:<15} {d['status']:<8} attempts {d['attempts']}"
@@ -55,7 +56,7 @@ def show_tickets(settings: Settings, code: str | None = None, status: str | None
                 for d in tickets.deliveries_of(ticket)
             ),
         ]
-        return "\n".join(lines)
+        return "\n".join(one_line(line) for line in lines)  # customers' text cannot drive the terminal
     if retry:
         lines.append(f"re-queued {outbox.requeue_failed()} failed deliveries")
     listing = tickets.listing(status=status)
@@ -64,9 +65,10 @@ def show_tickets(settings: Settings, code: str | None = None, status: str | None
     for ticket in listing:
         sent = ", ".join(f"{d['kind']} {d['status']}" for d in tickets.deliveries_of(ticket)) or "no deliveries"
         lines.append(f"{ticket.code:<8} {ticket.status:<16} {ticket.reason:<13} {ticket.region} {ticket.channel:<9} {ticket.created_at:%Y-%m-%d %H:%M}  {sent}")
-    return "\n".join(lines)
+    return "\n".join(one_line(line) for line in lines)
 
 
-def _indented(first: str, text: str) -> str:
-    """`text` after `first`, its further lines lined up under its first (replies span lines)."""
-    return first + text.replace("\n", "\n" + " " * len(first))
+def _indented(first: str, text: str) -> list[str]:
+    """`text` after `first`, as rows: its further lines lined up under its first (replies span lines)."""
+    first_row, *rest = text.split("\n")
+    return [first + first_row, *(" " * len(first) + row for row in rest)]

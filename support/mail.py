@@ -16,6 +16,7 @@ from email.utils import formatdate
 from typing import Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from support.contact import redact_cards
 from support.outbox import Delivery, DeliveryFailed
 
 MESSAGE_ID_DOMAIN = "neogenesis-bot"
@@ -97,7 +98,7 @@ def compose(payload: dict, key: str, sender: str) -> EmailMessage:
     message["X-NeoGenesis-Ticket"] = payload["ticket"]
     if payload.get("reply_to"):
         message["Reply-To"] = payload["reply_to"]
-    message.set_content(payload["body"])
+    message.set_content(redact_cards(payload["body"]))  # a last check: no card number leaves by mail
     return message
 
 

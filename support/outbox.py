@@ -8,6 +8,10 @@ again later, waiting longer each time; after `max_attempts` it is marked failed 
 that expires, so another worker (or the same one after a restart) picks the delivery up. Several
 workers can run at once: claims use `FOR UPDATE SKIP LOCKED` on PostgreSQL and one writer at a time
 on SQLite, so no delivery is claimed twice.
+
+A send that completes while the database is unreachable is written to the sent journal (a file of
+the worker's own, `support.journal`) and marked sent when the database is back, without being sent
+again, even if the worker restarts or its claim expires meanwhile (docs/delivery.md).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from typing import Awaitable, Callable, Mapping, Union
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
+from support import outages
+from support.journal import SentJournal
 from support.store import deliveries, utcnow
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,13 @@ class Delivery:
     payload: dict
     attempts: int
     retaken: bool = False  # claimed after another claim expired: an earlier send may have got through
+    created_at: datetime | None = None
+
+    @property
+    def journal_key(self) -> str:
+        """The delivery in the sent journal: its key, and when it was queued (a database made anew
+        reuses keys, never the moment they were queued)."""
+        return f"{self.key} {self.created_at.isoformat()}" if self.created_at else self.key
 
     @property
     def may_have_been_sent(self) -> bool:
@@ -86,7 +99,7 @@ class Outbox:
                     .values(status="sending", claimed_by=worker, claimed_until=now + self.lease)
                 )
         return [
-            Delivery(r["id"], r["ticket_id"], r["kind"], r["key"], json.loads(r["payload"]), r["attempts"], r["status"] == "sending")
+            Delivery(r["id"], r["ticket_id"], r["kind"], r["key"], json.loads(r["payload"]), r["attempts"], r["status"] == "sending", r["created_at"])
             for r in rows
         ]
 
@@ -160,23 +173,54 @@ class Outbox:
 class DeliveryWorker:
     """Sends due deliveries with the sender registered for their kind."""
 
-    def __init__(self, outbox: Outbox, senders: Mapping[str, Sender], name: str | None = None, batch: int = 20) -> None:
+    def __init__(
+        self, outbox: Outbox, senders: Mapping[str, Sender], name: str | None = None, batch: int = 20, journal: SentJournal | None = None
+    ) -> None:
         self.outbox = outbox
         self.senders = dict(senders)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{random.randrange(1 << 30):x}"
         self.batch = batch
+        self.journal = journal
+        self.unsettled: dict[int, Delivery] = {}  # sent, but the database could not be told yet
 
     async def run_once(self) -> int:
-        """Send every delivery due now; returns how many were claimed."""
+        """Settle what was sent during an outage, then send every delivery due now; returns how many
+        deliveries were claimed or settled."""
+        settled = await self.settle_unsettled()
         claimed = await asyncio.to_thread(self.outbox.claim_due, self.name, self.batch, tuple(self.senders) or None)
         for delivery in claimed:
             await self.deliver(delivery)
-        return len(claimed)
+        return len(claimed) + settled
+
+    async def settle_unsettled(self) -> int:
+        """Mark sent what was sent while the database was away (raises while it still is)."""
+        waiting = list(self.unsettled.values())
+        for delivery in waiting:
+            await self.settle(delivery, raise_errors=True)
+        return len(waiting)
+
+    async def settle(self, delivery: Delivery, raise_errors: bool = False) -> None:
+        """Mark a sent delivery sent; if the database is away, keep it to mark when it is back."""
+        try:
+            marked = await asyncio.to_thread(self.outbox.mark_sent, delivery, self.name)
+        except Exception:
+            self.unsettled[delivery.id] = delivery
+            if raise_errors:
+                raise
+            log.info("delivery %d (%s, ticket %d) sent; it is marked sent once the database answers", delivery.id, delivery.kind, delivery.ticket_id)
+            return
+        self.unsettled.pop(delivery.id, None)
+        if marked:
+            log.info("delivery %d (%s, ticket %d) sent", delivery.id, delivery.kind, delivery.ticket_id)
 
     async def deliver(self, delivery: Delivery) -> None:
         sender = self.senders.get(delivery.kind)
         if not await asyncio.to_thread(self.outbox.renew, delivery, self.name):  # the batch took longer than the lease
             log.info("delivery %d (%s, ticket %d) left to the worker that took it over", delivery.id, delivery.kind, delivery.ticket_id)
+            return
+        if self.journal and await asyncio.to_thread(self.journal.was_sent, delivery.journal_key):
+            log.info("delivery %d (%s, ticket %d) was sent before the database could record it; not sent again", delivery.id, delivery.kind, delivery.ticket_id)
+            await self.settle(delivery)
             return
         try:
             if sender is None:
@@ -192,8 +236,9 @@ class DeliveryWorker:
             log.exception("delivery %d (%s, ticket %d) failed unexpectedly", delivery.id, delivery.kind, delivery.ticket_id)
             await asyncio.to_thread(self.outbox.mark_failed, delivery, self.name, DeliveryFailed(f"{type(error).__name__}: {error}"))
         else:
-            if await asyncio.to_thread(self.outbox.mark_sent, delivery, self.name):
-                log.info("delivery %d (%s, ticket %d) sent", delivery.id, delivery.kind, delivery.ticket_id)
+            if self.journal:  # first, where no database outage can stop it
+                await asyncio.to_thread(self.journal.record, delivery.journal_key)
+            await self.settle(delivery)
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
         """Work until `stop` is set; finishes the delivery in hand before returning."""
@@ -201,8 +246,9 @@ class DeliveryWorker:
         while not stop.is_set():
             try:
                 busy = await self.run_once()
-            except Exception:
-                log.exception("delivery worker %s: database unavailable, retrying", self.name)
+            except Exception as error:
+                if not outages.is_outage(error):  # an outage is logged where it starts and ends (support.outages)
+                    log.exception("delivery worker %s: failed, retrying", self.name)
                 busy = 0
             if not busy:
                 try:

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from bot.records import Message, Reply
+from support.contact import redact
 from support.store import conversation_contexts, handled_events, leases, rate_windows, turns, user_regions, utcnow
 
 
@@ -94,7 +95,7 @@ class ConversationState:
             return connection.execute(statement).scalar_one()
 
     def record_turn(self, message: Message, conversation: str, reply: Reply) -> int:
-        """Store one turn; returns its id."""
+        """Store one turn, card numbers and contacts hidden (a ticket keeps the contact); returns its id."""
         with self.engine.begin() as connection:
             return connection.execute(
                 turns.insert().values(
@@ -102,11 +103,11 @@ class ConversationState:
                     conversation=conversation,
                     user_id=message.user_id,
                     region=reply.region,
-                    text=message.text[:4000],
+                    text=redact(message.text)[:4000],
                     reply_kind=reply.kind,
                     intent=reply.intent_id,
                     score=reply.score,
-                    reply=reply.text[:4000],
+                    reply=redact(reply.text)[:4000],
                     ticket=reply.ticket,
                     created_at=self.clock(),
                 )

@@ -36,6 +36,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, make_url
 
+from support import outages
+
 log = logging.getLogger(__name__)
 
 DATABASE_FILE = "neogenesis-bot.sqlite3"
@@ -246,6 +248,7 @@ def open_engine(url: str | None = None, data_dir: str | None = None) -> Engine:
     engine = create_engine(database_url(url, data_dir), pool_pre_ping=True, pool_size=POOL_SIZE)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
+    outages.watch(engine)
     migrate(engine)
     return engine
 

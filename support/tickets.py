@@ -17,6 +17,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection
 
 from bot.hours import SupportHours
+from support.contact import redact, redact_cards
 from support.store import deliveries, ticket_messages, tickets, utcnow
 
 ACTIVE = ("awaiting_contact", "open", "claimed")
@@ -131,7 +132,7 @@ class Tickets:
                 )
             ).inserted_primary_key[0]
             connection.execute(update(tickets).where(tickets.c.id == ticket_id).values(code=f"NG-{CODE_OFFSET + ticket_id}"))
-            lines = [{"ticket_id": ticket_id, "author": line.author, "text": line.text, "created_at": now} for line in transcript]
+            lines = [{"ticket_id": ticket_id, "author": line.author, "text": redact(line.text), "created_at": now} for line in transcript]
             if lines:
                 connection.execute(insert(ticket_messages), lines)
             ticket = self._get(connection, ticket_id)
@@ -145,7 +146,7 @@ class Tickets:
         """The person told us how to reach them: the ticket opens and goes out."""
         with self.engine.begin() as connection:
             self._set(connection, ticket.id, status="open", contact=contact)
-            self._add_line(connection, ticket.id, Line("customer", contact))
+            self._add_line(connection, ticket.id, Line("customer", redact(contact)))  # kept in clear in `contact` only
             opened = self._get(connection, ticket.id)
             self._queue_handoff(connection, opened)
         return opened
@@ -189,7 +190,9 @@ class Tickets:
     # -- the conversation after the hand-off ------------------------------------------------
 
     def customer_said(self, ticket: Ticket, text: str) -> None:
-        """A customer's message while a person has the ticket: into the support thread."""
+        """A customer's message while a person has the ticket: into the support thread (as written,
+        but for card numbers: the person helping them may need a number they give)."""
+        text = redact_cards(text)
         with self.engine.begin() as connection:
             line_id = self._add_line(connection, ticket.id, Line("customer", text))
             self._queue(connection, ticket, "support_thread", f"customer-{line_id}", {"text": text, "author": "customer"})

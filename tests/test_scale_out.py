@@ -91,7 +91,7 @@ def start_process(tmp_path, database) -> Iterator[Callable[..., BotProcess]]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "SLACK_", "TELEGRAM_", "SMTP", "DATABASE", "MAIL_", "SUPPORT_", "PORT"))}
 
     def start(*command: str, **settings: str) -> BotProcess:
-        env = {**clean, "PYTHONPATH": str(ROOT), "DATABASE_URL": database, "BOT_LOG_LEVEL": "INFO", **settings}
+        env = {**clean, "PYTHONPATH": str(ROOT), "DATABASE_URL": database, "BOT_DATA_DIR": str(tmp_path), "BOT_LOG_LEVEL": "INFO", **settings}
         process = BotProcess([sys.executable, "-m", "service", *command], env, tmp_path)  # not in the repository: no .env
         started.append(process)
         return process

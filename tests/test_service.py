@@ -43,7 +43,7 @@ def eventually(check, timeout: float = 20.0, what: str = "condition"):
 class RunningService:
     """`python -m service serve` in a subprocess, against the fake Slack and Telegram APIs."""
 
-    def __init__(self, tmp_path: Path, slack: FakeSlackAPI, telegram: FakeTelegramAPI) -> None:
+    def __init__(self, tmp_path: Path, slack: FakeSlackAPI, telegram: FakeTelegramAPI, **settings: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.intents = tmp_path / "intents"
@@ -61,6 +61,7 @@ class RunningService:
             TELEGRAM_API_URL=telegram.base_url,
             TELEGRAM_WEBHOOK_URL=f"{self.url}/telegram/webhook",
             TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            **settings,
         )
         self.log = (tmp_path / "service.log").open("w+")
         self.process = subprocess.Popen([sys.executable, "-m", "service", "serve"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
