@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import yaml
@@ -47,7 +47,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.calibration import Calibration, HeldOut, calibrate  # noqa: E402
+from bot.calibration import ACCURACY, Calibration, HeldOut, calibrate  # noqa: E402
 from bot.core import SupportBot  # noqa: E402
 from bot.loading import load_catalogue  # noqa: E402
 from bot.model import NOT_OURS  # noqa: E402
@@ -117,7 +117,11 @@ def val_calibration(bot: SupportBot, data: dict) -> Calibration:
         scores=scores,
         texts=tuple(text for text, _ in queries),
     )
-    return calibrate(held, is_safety=lambda label: False, is_social=lambda label: False)
+    # Thresholds that get the most queries right in the mix the test split has (4,500 in-scope, 1,000
+    # out-of-scope; val has 3,000 and 100): each val out-of-scope query stands for that many of the test's.
+    weight = (len(data["oos_test"]) / len(data["oos_val"])) / (len(data["test"]) / len(data["val"]))
+    costs = replace(ACCURACY, answered_negative=weight * ACCURACY.answered_negative, negative_clarify=weight * ACCURACY.negative_clarify)
+    return calibrate(held, is_safety=lambda label: False, is_social=lambda label: False, costs=costs)
 
 
 def argmax_figures(bot: SupportBot, in_scope: list[tuple[str, str]], out_of_scope: list[str]) -> tuple[float, float]:

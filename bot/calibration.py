@@ -7,10 +7,11 @@ The procedure (`neogenesis-bot calibrate` runs it and writes `calibration.yaml` 
 2. Temperature: the softmax temperature that minimises the log-loss of the held-out texts' true
    labels (temperature scaling, Guo et al. 2017): probabilities mean what they say.
 3. Thresholds, each the one that maximises the summed utility of the held-out predictions, with
-   the utilities below (a right reply +1, a wrong one minus its cost, a "did you mean" +CLICK_VALUE
-   when its options hold the right question and -CLARIFY_NOISE when not, a fallback 0):
+   the `Costs` below (SUPPORT_DESK for the bot: a right reply +1, a wrong one minus its cost, a "did
+   you mean" +click when its options hold the right question and minus its noise when not, a
+   fallback 0; a benchmark scores with ACCURACY, its paper's way of counting):
    - answer, safety, handoff, social: one threshold per kind of predicted intent, each with its
-     own cost of being wrong (COST_OF_WRONG); predictions below it count as a "did you mean";
+     own cost of being wrong; predictions below it count as a "did you mean";
    - clarify: then, among the predictions below their threshold, where a "did you mean" is worth
      more than a fallback.
    A prediction only counts when its intent is more likely than "none of ours".
@@ -22,7 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 import yaml
@@ -34,15 +35,36 @@ from bot.training import TrainingSet
 
 CALIBRATION_FILE = "calibration.yaml"
 FOLDS = 5
-# What each outcome is worth, relative to a right reply (+1); a fallback is worth 0.
-COST_OF_WRONG = {
-    "answer": 3.0,  # a confident wrong answer undoes three right ones
-    "safety": 20.0,  # pregnancy, oncology, contraindications: next to never
-    "handoff": 1.0,  # a person reads every hand-off: a needless one costs a wait
-    "social": 0.5,  # a misplaced "you're welcome" costs little
-}
-CLICK_VALUE = 0.5  # a "did you mean" whose options hold the right question: one click away
-CLARIFY_NOISE = 0.5  # ... whose options do not: as much lost as a useful one gains
+@dataclass(frozen=True)
+class Costs:
+    """What each outcome is worth, relative to a right reply (+1); a fallback is worth 0."""
+
+    wrong: Mapping[str, float]  # a wrong reply, by the kind of intent given: answer, safety, handoff, social
+    answered_negative: float  # an answer or hand-off given to something that is none of ours
+    click: float  # a "did you mean" whose options hold the right question: one click away
+    clarify_noise: float  # ... whose options do not
+    negative_clarify: float  # ... offered for something that is none of ours
+
+
+SUPPORT_DESK = Costs(  # the brand's: never a confident wrong answer
+    wrong={
+        "answer": 3.0,  # a confident wrong answer undoes three right ones
+        "safety": 20.0,  # pregnancy, oncology, contraindications: next to never
+        "handoff": 1.0,  # a person reads every hand-off: a needless one costs a wait
+        "social": 0.5,  # a misplaced "you're welcome" costs little
+    },
+    answered_negative=3.0,
+    click=0.5,
+    clarify_noise=0.5,  # as much lost as a useful one gains
+    negative_clarify=0.5,
+)
+ACCURACY = Costs(  # a benchmark's accuracy and out-of-scope recall, as CLINC150's paper counts them
+    wrong={"answer": 0.0, "safety": 0.0, "handoff": 0.0, "social": 0.0},  # a wrong intent is just not right
+    answered_negative=1.0,  # an out-of-scope query answered is one not recalled
+    click=0.0,  # a "did you mean" is not an answer ...
+    clarify_noise=0.0,
+    negative_clarify=1.0,  # ... nor an out-of-scope prediction
+)
 
 
 @dataclass(frozen=True)
@@ -100,8 +122,10 @@ def calibrate(
     is_handoff: Callable[[str], bool] = lambda label: False,
     option_window: float = Thresholds.option_window,
     max_options: int = Thresholds.max_options,
+    costs: Costs = None,  # type: ignore[assignment]
 ) -> Calibration:
     """Temperature and thresholds from held-out predictions (the procedure in the module docstring)."""
+    costs = costs or SUPPORT_DESK
     temperature = _temperature(held)
     p = probabilities(held.scores, temperature)
     ours = np.array([label != NOT_OURS for label in held.labels])
@@ -113,28 +137,34 @@ def calibrate(
     not_ours_p = p[:, held.labels.index(NOT_OURS)] if NOT_OURS in held.labels else np.zeros(len(best))
     predicted = [held.labels[i] for i in best]
     truth_column = np.array([held.labels.index(t) for t in held.truth])
+    negatives = np.array([true == NOT_OURS for true in held.truth])
     offered = best_p > not_ours_p  # an intent is more likely than "none of ours"
     right = best == truth_column
     in_options = ((order == truth_column[:, None]) & (intent_p[rows[:, None], order] >= option_window * best_p[:, None])).any(axis=1)
-    clarify_value = np.where(in_options, CLICK_VALUE, -CLARIFY_NOISE)
+    clarify_value = np.where(in_options, costs.click, np.where(negatives, -costs.negative_clarify, -costs.clarify_noise))
     group = np.array([
         "safety" if is_safety(label) else "handoff" if is_handoff(label) else "social" if is_social(label) else "answer"
         for label in predicted
     ])
+    answer_value = np.where(
+        right, 1.0, -np.array([costs.answered_negative if negative and g != "social" else costs.wrong[g] for negative, g in zip(negatives, group)])
+    )
 
+    # Under its threshold a prediction becomes a "did you mean" or a fallback, whichever is worth more
+    # (the clarify threshold, chosen next, sorts them out).
+    below = np.maximum(clarify_value, 0.0)
     chosen = {
-        name: _best_threshold(best_p, right, offered & (group == name), COST_OF_WRONG[name], clarify_value if name != "social" else None)
-        for name in COST_OF_WRONG
+        name: _best_threshold(best_p, offered & (group == name), answer_value, below if name != "social" else None)
+        for name in costs.wrong
     }
     chosen["safety"] = max(chosen["safety"], chosen["answer"])
     needed = np.array([chosen[g] for g in group])
     undecided = offered & (best_p < needed) & (group != "social")
-    clarify = _best_threshold(best_p, np.zeros(len(best), bool), undecided, 0.0, None, gains=clarify_value)
+    clarify = _best_threshold(best_p, undecided, clarify_value, None)
     thresholds = Thresholds(
         answer=chosen["answer"], safety=chosen["safety"], handoff=chosen["handoff"], social=chosen["social"],
         clarify=min(clarify, chosen["answer"]), option_window=option_window, max_options=max_options,
     )
-    negatives = np.array([true == NOT_OURS for true in held.truth])
     phrasings = ~negatives
     answered = offered & (best_p >= needed) & (group != "social")
     figures = {
@@ -148,24 +178,17 @@ def calibrate(
     return Calibration(round(temperature, 4), Thresholds(**{k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(thresholds).items()}), figures)
 
 
-def _best_threshold(
-    confidence: np.ndarray,
-    right: np.ndarray,
-    among: np.ndarray,
-    cost_of_wrong: float,
-    below: np.ndarray | None,
-    gains: np.ndarray | None = None,
-) -> float:
-    """The threshold that maximises the summed utility of the predictions `among`: at or above it,
-    each counts `gains` (default: +1 if right, -cost_of_wrong if not); below it, `below` (default 0)."""
+def _best_threshold(confidence: np.ndarray, among: np.ndarray, above: np.ndarray, below: np.ndarray | None) -> float:
+    """The threshold that maximises the summed utility of the predictions `among`: each counts its
+    `above` value at or above the threshold, its `below` value (default 0) under it."""
     values = confidence[among]
     if not len(values):
         return 1.0
     order = np.argsort(-values)
-    above = (gains[among] if gains is not None else np.where(right[among], 1.0, -cost_of_wrong))[order]
+    gains = above[among][order]
     under = below[among][order] if below is not None else np.zeros(len(values))
     # Utility with the threshold just below the k-th most confident prediction: the first k+1 above.
-    totals = np.cumsum(above) + (under.sum() - np.cumsum(under))
+    totals = np.cumsum(gains) + (under.sum() - np.cumsum(under))
     if totals.max() <= under.sum():  # answering none of them is best
         return 1.0
     return float(values[order][int(totals.argmax())])

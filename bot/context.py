@@ -37,6 +37,7 @@ LEAD_INS = (
 POINTERS = frozenset({"it", "its", "that", "this", "they", "them", "those", "these", "one", "ones", "too", "either", "same"})
 SHORT = 3  # words: "30ml?", "breastfeeding?", "how often?" say too little to be a whole question
 LONG = 12  # words: longer than this is a question of its own, whatever its first word
+HALF_A_QUESTION = 6  # words: a follow-up this short that points back is read in its context first
 MAX_QUESTION_CHARS = 300  # a context's question is re-read with each follow-up; keep it a question
 CONFIDENT = ("answer", "handoff")
 WORD = re.compile(r"[^\W_]+")
@@ -239,8 +240,11 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
             sure.append((decision.score + own_score.get(decision.intent.id, 0.0), Reading(reading, decision, follow_up=True)))
         elif decision.kind == "clarify":
             candidates.extend(o for o in decision.options if o not in candidates)
-    if alone.kind in CONFIDENT and alone.intent is not None and not (sure and opens_with_lead_in(words(text))):
-        sure.append((2 * alone.score, Reading(text, alone)))  # "what about the eye serum?" continues; a new question does not
+    continues = points_back(text, bot.catalogue) and len(words(text)) <= HALF_A_QUESTION
+    if alone.kind in CONFIDENT and alone.intent is not None and not (sure and continues):
+        # "what about the eye serum?", "is it scented?": short and pointing back, it continues; a
+        # longer one ("also why does recovery smell so weird?") may be a question of its own
+        sure.append((2 * alone.score, Reading(text, alone)))
     answer = last.answer_for(region or context.region) if last else None
     if named and last and last.kind == "answer" and isinstance(answer, str) and set(named) <= set(products_in(answer, bot.catalogue)):
         # "how much SRM is in Booster?" "and Recovery?": the last answer already covers the new product
