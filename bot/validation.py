@@ -73,8 +73,8 @@ def misrouted_examples(bot: SupportBot, held: HeldOut | None = None) -> list[Fin
         if intent is None:
             continue
         decision = decide(ranking, bot.catalogue, bot.thresholds)
-        if decision.intent is None or decision.intent.id == intent.id or decision.kind == "clarify":
-            continue
+        if decision.intent is None or decision.intent.id == intent.id or decision.kind in ("clarify", "fallback"):
+            continue  # asked which one, or said honestly it can't help: nothing asserted
         if intent.kind == decision.intent.kind and intent.kind in ("social", "handoff"):  # same reply: friendly, or a person
             continue
         findings.append(

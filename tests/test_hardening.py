@@ -286,6 +286,7 @@ def test_200_simultaneous_events_are_all_acknowledged_within_3_s_with_one_auth_t
     slack, telegram = fakes
     service = RunningService(tmp_path, slack, telegram, DATABASE_URL=database)
     try:
+        at_start_up = len(slack.calls("auth.test"))  # the token check before serving, and Bolt's identity
         asked = [mention_event(f"<@U0NEOGENESIS> what is recovery? ({n})", user=f"U0PERSON{n}") for n in range(BURST)]  # 200 people
         bodies = [json.dumps(event_callback(event)) for event in asked]
 
@@ -318,7 +319,7 @@ def test_200_simultaneous_events_are_all_acknowledged_within_3_s_with_one_auth_t
         print(f"{BURST} simultaneous events on {database.split(':')[0]}: all acknowledged within {slowest:.2f} s")
         assert statuses == [200] * BURST
         assert slowest < 3.0, slowest  # Slack's limit for an acknowledgement (the criterion)
-        assert len(slack.calls("auth.test")) == 1  # at start-up, not once per request
+        assert at_start_up <= 2 and len(slack.calls("auth.test")) == at_start_up  # at start-up, never once per request
         eventually(lambda: len(slack.posts()) == BURST, timeout=120, what="every event answered")
     finally:
         service.stop()

@@ -187,7 +187,7 @@ def test_the_worker_serves_metrics_of_the_messages_it_answers_by_long_polling(tm
     worker = subprocess.Popen(
         [sys.executable, "-m", "service", "worker"],
         cwd=tmp_path,
-        env=environment(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=telegram.base_url, WORKER_METRICS_PORT=str(port), BOT_LOG_LEVEL="INFO"),
+        env=environment(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=telegram.base_url, WORKER_METRICS_PORT=str(port), BOT_LOG_LEVEL="INFO", BOT_DEFAULT_REGION="US"),
         stdout=log,
         stderr=subprocess.STDOUT,
     )

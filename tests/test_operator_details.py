@@ -52,7 +52,7 @@ def test_validate_says_its_warnings_are_leave_one_out_hints(tmp_path):
     result = run(tmp_path, "validate")
     warnings = int(re.search(r"(\d+) warning\(s\)", result.stdout).group(1))
     assert result.returncode == 0
-    assert ("Warnings are hints, not failures" in result.stdout and "(leave-one-out)" in result.stdout) == (warnings > 0)
+    assert ("Warnings are hints, not failures" in result.stdout and "leave-one-out" in result.stdout) == (warnings > 0)
 
 
 def test_config_shows_what_takes_the_place_of_unset_settings(tmp_path):
@@ -195,7 +195,7 @@ def test_the_chat_says_which_numbers_there_are_and_names_an_unknown_command(tmp_
     )
     out = result.stdout
     assert "There is no option 7 to pick just now: ask a question in your own words." in out
-    assert "There is no option 9: type 1 to 3 to pick, or ask a question in your own words." in out
+    assert re.search(r"There is no option 9: type 1( to [23])? to pick, or ask a question in your own words\.", out), out
     assert "Unknown command /foo. Commands: /region AU|US" in out
     assert "Sorry" not in out and "can't help" not in out  # no generic fallback for either
 

@@ -2,7 +2,9 @@
 
 dev.yaml is the team's development set; general-chat.yaml is everyday assistant chatter that must
 never get an FAQ answer; heldout.yaml was written from the source documents without looking at the
-catalogue's examples, so it shows how the bot does on phrasings it was never shown.
+catalogue's examples, so it shows how the bot does on phrasings it was never shown; blind-a1 and
+blind-a2 were written by helpers who saw only the source documents (their first measurement is in
+tests/data/README.md), and the floors below keep the figures they gave from slipping.
 """
 
 import pytest
@@ -15,7 +17,8 @@ SAFETY_WORDS = ("pregnan", "breastfeed", "nursing", "expecting", "oncolog", "che
 
 @pytest.fixture(scope="module")
 def scored(bot):
-    return {name: evaluation.evaluate(bot, evaluation.load_cases(DATA / f"{name}.yaml")) for name in ("dev", "general-chat", "heldout")}
+    names = ("dev", "general-chat", "heldout", "blind-a1", "blind-a2")
+    return {name: evaluation.evaluate(bot, evaluation.load_cases(DATA / f"{name}.yaml")) for name in names}
 
 
 def test_dev_set(scored):
@@ -45,3 +48,20 @@ def test_phrasings_the_catalogue_never_saw(scored):
     heldout = scored["heldout"]
     assert heldout.share("right") >= 0.88, evaluation.report(heldout, "heldout")
     assert heldout.share("wrong") <= 0.03, evaluation.report(heldout, "heldout")
+
+
+@pytest.mark.parametrize(("name", "right", "wrong"), [("blind-a1", 0.84, 0.025), ("blind-a2", 0.84, 0.025)])
+def test_sets_written_blind_from_the_source_documents(scored, name, right, wrong):
+    scores = scored[name]
+    assert scores.share("right") >= right, evaluation.report(scores, name)
+    assert scores.share("wrong") <= wrong, evaluation.report(scores, name)
+
+
+@pytest.mark.parametrize("name", ["blind-conversations-c1", "blind-conversations-c2"])
+def test_conversations_written_blind_keep_their_follow_ups(bot, name):
+    scores = evaluation.evaluate_conversations(bot, evaluation.load_conversations(DATA / f"{name}.yaml"))
+    report = evaluation.conversation_report(scores, name)
+    follow_ups = scores.turns(first=False)
+    assert sum(o.verdict == "right" for o in follow_ups) >= 0.78 * len(follow_ups), report
+    every = scores.turns()
+    assert sum(o.verdict == "wrong" for o in every) <= 0.07 * len(every), report
