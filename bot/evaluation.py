@@ -128,19 +128,30 @@ def report(scores: Scores, title: str) -> str:
     lines.append(
         "right {:.1%}  wrong {:.1%}  clarify {:.1%}  miss {:.1%}".format(*(scores.share(v) for v in VERDICTS))
     )
-    wrong = [o for o in scores.outcomes if o.verdict == "wrong"]
-    if wrong:
-        lines.append(f"wrong replies ({len(wrong)}):")
-        lines.extend(f"  {o.case.source} [{o.case.expect}] {o.case.text[:90]!r}: {o.why} (score {o.reply.score:.2f})" for o in wrong)
-    return "\n".join(lines)
+    return "\n".join(lines + wrong_lines(scores.outcomes))
+
+
+def wrong_lines(outcomes: Iterable[Outcome]) -> list[str]:
+    """Every wrong reply, one line each, under a heading (nothing when there is none)."""
+    wrong = [o for o in outcomes if o.verdict == "wrong"]
+    if not wrong:
+        return []
+    return [f"wrong replies ({len(wrong)}):"] + [
+        f"  {o.case.source} [{o.case.expect}] {o.case.text[:90]!r}: {o.why} (score {o.reply.score:.2f})" for o in wrong
+    ]
+
+
+def miss_lines(outcomes: Iterable[Outcome]) -> list[str]:
+    """Every reply that asked or said less than it could, one line each."""
+    return [
+        f"  {o.case.source} [{o.case.expect}] {o.case.text[:90]!r}: {o.why or o.verdict} (best {o.reply.intent_id} {o.reply.score:.2f})"
+        for o in outcomes
+        if o.verdict in ("miss", "clarify")
+    ]
 
 
 def report_misses(scores: Scores) -> str:
-    lines = [
-        f"  {o.case.source} [{o.case.expect}] {o.case.text[:90]!r}: {o.why or o.verdict} (best {o.reply.intent_id} {o.reply.score:.2f})"
-        for o in scores.outcomes
-        if o.verdict in ("miss", "clarify")
-    ]
+    lines = miss_lines(scores.outcomes)
     return "\n".join(["not answered:", *lines]) if lines else ""
 
 
@@ -316,16 +327,9 @@ def conversation_report(scores: ConversationScores, title: str) -> str:
         f"turns wrong           {share(len(wrong), len(every))}",
         f"safety turns wrong    {share(len(scores.safety_wrong()), len(safety))}",
     ]
-    if wrong:
-        lines.append(f"wrong replies ({len(wrong)}):")
-        lines.extend(f"  {o.case.source} [{o.case.expect}] {o.case.text[:90]!r}: {o.why} (score {o.reply.score:.2f})" for o in wrong)
-    return "\n".join(lines)
+    return "\n".join(lines + wrong_lines(every))
 
 
 def report_conversation_misses(scores: ConversationScores) -> str:
-    lines = [
-        f"  {o.case.source} [{o.case.expect}] {o.case.text[:90]!r}: {o.why or o.verdict} (best {o.reply.intent_id} {o.reply.score:.2f})"
-        for o in scores.turns()
-        if o.verdict in ("miss", "clarify")
-    ]
+    lines = miss_lines(scores.turns())
     return "\n".join(["not answered:", *lines]) if lines else ""
