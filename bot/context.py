@@ -237,6 +237,8 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
         if about_other_products(decision, named, context, region or context.region, bot.catalogue):
             continue  # "how long does Recovery last?" "and Booster?": the Recovery answer is no answer
         if decision.kind in CONFIDENT and decision.intent is not None:
+            if not (named or len(words(text)) <= SHORT or decision.intent.id in own_score):
+                continue  # a whole question whose own words point nowhere near that answer: not this one
             sure.append((decision.score + own_score.get(decision.intent.id, 0.0), Reading(reading, decision, follow_up=True)))
         elif decision.kind == "clarify":
             candidates.extend(o for o in decision.options if o not in candidates)
