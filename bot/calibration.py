@@ -27,8 +27,6 @@ from typing import Callable, Mapping
 
 import numpy as np
 import yaml
-from scipy.optimize import minimize_scalar
-from sklearn.model_selection import StratifiedKFold
 
 from bot.model import NOT_OURS, IntentModel, probabilities
 from bot.training import TrainingSet
@@ -100,6 +98,8 @@ class HeldOut:
 
 def cross_validate(training: TrainingSet, folds: int = FOLDS, seed: int = 0) -> HeldOut:
     """Scores for every phrasing and negative from a model trained without it."""
+    from sklearn.model_selection import StratifiedKFold  # calibration only: a bot that answers never needs it
+
     held = list(training.phrasings + training.negatives)
     truth = [e.label for e in held]
     labels = tuple(sorted(set(truth) | {e.label for e in training.passages}))
@@ -195,6 +195,8 @@ def _best_threshold(confidence: np.ndarray, among: np.ndarray, above: np.ndarray
 
 
 def _temperature(held: HeldOut) -> float:
+    from scipy.optimize import minimize_scalar
+
     column = {label: i for i, label in enumerate(held.labels)}
     truth = np.array([column[t] for t in held.truth])
 

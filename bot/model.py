@@ -20,7 +20,6 @@ from typing import Sequence
 import numpy as np
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.svm import LinearSVC
 
 NOT_OURS = "__not_ours__"
 REGULARISATION = 1.0  # LinearSVC's C; the library default, kept: it scored best on CLINC150's val split
@@ -54,6 +53,8 @@ class IntentModel:
         self._words = _word_features()
         self._chars = _char_features()
         features = hstack([self._words.fit_transform(texts), self._chars.fit_transform(texts)]).tocsr()
+        from sklearn.svm import LinearSVC  # training only: a model from the cache scores without it
+
         classifier = LinearSVC(C=REGULARISATION, random_state=0)
         classifier.fit(features, [e.label for e in examples])
         self.labels: tuple[str, ...] = tuple(classifier.classes_)

@@ -70,6 +70,8 @@ class Normalised:
 def fold(text: str) -> str:
     """Unicode-normalised, case-folded text with control characters removed."""
     text = unicodedata.normalize("NFKC", text).casefold()
+    if text.isprintable():  # the common case, checked in C: no control or format characters to blank
+        return text
     return "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
 
 
