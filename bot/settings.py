@@ -98,6 +98,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BOT_INTENTS_DIR", "Folder of the intent catalogue (default: the one shipped with the bot)"),
     Setting("BOT_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO", check=_log_level),
     Setting("BOT_DATA_DIR", "Folder for the bot's SQLite database when DATABASE_URL is not set (default: a per-user data folder)"),
+    Setting("BOT_MODEL_CACHE", "Folder where trained intent models are kept between starts, or off (default: a per-user cache folder)"),
     Setting("DATABASE_URL", "Database for tickets, deliveries and conversation state: sqlite:///path or postgresql://user:pass@host/db", secret=True, check=_database_url),
     Setting("BOT_RATE_LIMIT", "Messages per minute one person may send before the bot asks them to slow down", "20", check=_positive_int),
     Setting("TELEGRAM_BOT_TOKEN", "Telegram bot token from @BotFather", secret=True, check=_telegram_token, group="telegram"),
