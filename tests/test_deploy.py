@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -21,6 +20,7 @@ import pytest
 from tests.fakes.smtp import free_port
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.test_telegram import TOKEN
+from tests.polling import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 OWN_SETTINGS = ("BOT_", "SLACK_", "TELEGRAM_", "SMTP", "DATABASE", "MAIL_", "SUPPORT_", "PORT", "WORKER_", "VIRTUAL_ENV", "PYTHON")
@@ -60,16 +60,7 @@ class Process:
         return self.log_path.read_text()
 
     def wait_for(self, check, what: str, timeout: float = 60.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if result := check():
-                    return result
-            except httpx.HTTPError:
-                pass
-            assert self.process.poll() is None, f"the process exited ({self.process.returncode}) before {what}:\n{self.output()}"
-            assert time.monotonic() < deadline, f"timed out waiting for {what}:\n{self.output()}"
-            time.sleep(0.05)
+        return eventually(check, timeout, what, details=self.output, running=lambda: self.process.poll() is None)
 
     def stop(self) -> int:
         if self.process.poll() is None:

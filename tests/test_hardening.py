@@ -20,29 +20,13 @@ import pytest
 from bot.records import Message
 from support.contact import find_contact, mask, redact
 from tests.databases import database  # noqa: F401  (a fixture: each test runs on SQLite and PostgreSQL)
-from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.smtp import SmtpServer
-from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.test_handoff import make_desk
-from tests.test_service import WEBHOOK_SECRET, RunningService, eventually
+from tests.test_service import WEBHOOK_SECRET, RunningService, eventually, fakes, service  # noqa: F401  (fixtures)
 from tests.test_slack import SECRET as SLACK_SECRET
-from tests.test_telegram import TOKEN as TELEGRAM_TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 FORGED = "\n2026-12-01 12:00:00,000 INFO support.desk: message channel=slack region=US kind=escalate intent=refund"
-
-
-@pytest.fixture
-def fakes():
-    with FakeSlackAPI() as slack, FakeTelegramAPI(TELEGRAM_TOKEN) as telegram:
-        yield slack, telegram
-
-
-@pytest.fixture
-def service(tmp_path, fakes):
-    running = RunningService(tmp_path, *fakes)
-    yield running
-    running.stop()
 
 
 def unsigned(size: int) -> dict:

@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -21,6 +20,7 @@ from honcho.command import DEFAULTS as HONCHO_DEFAULTS
 from tests.fakes.smtp import free_port
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.test_telegram import TOKEN
+from tests.polling import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # where pip put neogenesis-bot and honcho
@@ -58,15 +58,7 @@ class Honcho:
         return Path(self.log.name).read_text()
 
     def wait_for(self, check, what: str, timeout: float = 60.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if result := check():
-                    return result
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"timed out waiting for {what}:\n{self.output()}"
-            time.sleep(0.05)
+        return eventually(check, timeout, what, details=self.output)
 
     def stop(self) -> int | None:
         if self.process.poll() is None:

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -19,6 +18,7 @@ import pytest
 from tests.fakes.smtp import free_port
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.test_telegram import TOKEN
+from tests.polling import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 OTHER_TOKEN = "987654321:AAAnotherTokenThatIsNotTheBots_xyz"
@@ -129,7 +129,7 @@ def test_a_mail_server_slow_to_answer_is_an_outage_the_worker_starts_through(tmp
         [sys.executable, "-m", "service", "worker"], cwd=tmp_path, env=environment(tmp_path, SMTP_URL=hung.url), stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        wait_for(lambda: "worker ready" in Path(log.name).read_text())
+        eventually(lambda: "worker ready" in Path(log.name).read_text(), timeout=30, what="the worker to be ready")
     finally:
         worker.send_signal(signal.SIGTERM)
         code = worker.wait(timeout=40)
@@ -195,7 +195,7 @@ def test_the_worker_serves_metrics_of_the_messages_it_answers_by_long_polling(tm
         for question in ("what is recovery?", "how long does the 5ml recovery last?", "hi", "can I talk to a person"):
             telegram.user_says(question)
             telegram.next_sent(timeout=30)
-        metrics = wait_for(lambda: (text := httpx.get(f"http://127.0.0.1:{port}/metrics").text) and "neogenesis_matching_seconds_count 4.0" in text and text)
+        metrics = eventually(lambda: (text := httpx.get(f"http://127.0.0.1:{port}/metrics").text) and "neogenesis_matching_seconds_count 4.0" in text and text, timeout=30, what="the worker metrics")
     finally:
         worker.send_signal(signal.SIGTERM)
         code = worker.wait(timeout=40)
@@ -218,7 +218,7 @@ def test_a_second_worker_on_the_same_metrics_port_runs_without_its_own_metrics(t
             [sys.executable, "-m", "service", "worker"], cwd=tmp_path, env=environment(tmp_path, WORKER_METRICS_PORT=str(port)), stdout=log, stderr=subprocess.STDOUT
         )
         try:
-            wait_for(lambda: "worker ready" in Path(log.name).read_text())
+            eventually(lambda: "worker ready" in Path(log.name).read_text(), timeout=30, what="the worker to be ready")
         finally:
             worker.send_signal(signal.SIGTERM)
             code = worker.wait(timeout=40)
@@ -227,13 +227,3 @@ def test_a_second_worker_on_the_same_metrics_port_runs_without_its_own_metrics(t
     assert code == 0, output
 
 
-def wait_for(check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if result := check():
-                return result
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)

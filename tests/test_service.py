@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -22,22 +21,10 @@ from tests.fakes.smtp import free_port
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.test_slack import SECRET as SLACK_SECRET, TOKEN as SLACK_TOKEN
 from tests.test_telegram import TOKEN as TELEGRAM_TOKEN
+from tests.polling import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_SECRET = "service-webhook-secret"
-
-
-def eventually(check, timeout: float = 20.0, what: str = "condition"):
-    """Poll `check` until it returns something truthy (a condition with a deadline, not a pause)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if result := check():
-                return result
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 class RunningService:
