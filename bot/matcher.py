@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Sequence
 
 from bot.calibration import Calibration
 from bot.catalogue import Catalogue
@@ -49,8 +50,6 @@ class Matcher:
         )
         self._catalogue = catalogue
         self.model = cached_model(catalogue, lambda: IntentModel(self.training.all))
-        self._intent_labels = [i for i, label in enumerate(self.model.labels) if label != NOT_OURS]
-        self._not_ours = self.model.labels.index(NOT_OURS) if NOT_OURS in self.model.labels else None
         self._triggers = [
             (intent.id, trigger, self._trigger_parts(trigger)) for intent in catalogue.intents for trigger in intent.triggers
         ]
@@ -71,12 +70,7 @@ class Matcher:
         if not reading.plain.strip():
             return Ranking((), reading, triggered, 1.0)
         p = probabilities(self.model.scores(reading.plain), self.calibration.temperature)
-        best = sorted(self._intent_labels, key=lambda i: -p[i])[:limit]
-        matches = tuple(Match(self.model.labels[i], round(float(p[i]), 4)) for i in best)
-        if triggered is not None:
-            matches = (Match(triggered, 1.0, "trigger"), *(m for m in matches if m.intent_id != triggered))[:limit]
-        not_ours = float(p[self._not_ours]) if self._not_ours is not None else 0.0
-        return Ranking(matches, reading, triggered, round(not_ours, 4))
+        return ranking_of(self.model.labels, p, reading, triggered, limit)
 
     def triggered(self, plain: str) -> str | None:
         """The hand-off whose trigger a reading (`Normalised.plain`) contains, if any."""
@@ -93,3 +87,13 @@ class Matcher:
             for part in trigger.split("+")
         ]
 
+
+def ranking_of(labels: Sequence[str], p: Sequence[float], reading: Normalised, triggered: str | None = None, limit: int = 5) -> Ranking:
+    """The ranking that probabilities `p` (one per label, NOT_OURS among them) give, a triggered
+    hand-off first."""
+    best = sorted((i for i, label in enumerate(labels) if label != NOT_OURS), key=lambda i: -p[i])[:limit]
+    matches = tuple(Match(labels[i], round(float(p[i]), 4)) for i in best)
+    if triggered is not None:
+        matches = (Match(triggered, 1.0, "trigger"), *(m for m in matches if m.intent_id != triggered))[:limit]
+    not_ours = float(p[labels.index(NOT_OURS)]) if NOT_OURS in labels else 0.0
+    return Ranking(matches, reading, triggered, round(not_ours, 4))

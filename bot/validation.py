@@ -16,11 +16,10 @@ from typing import Iterator
 from bot.calibration import HeldOut, cross_validate
 from bot.core import SupportBot
 from bot.loading import CatalogueError, load_catalogue
-from bot.matcher import Ranking
-from bot.model import NOT_OURS, probabilities
+from bot.matcher import Ranking, ranking_of
+from bot.model import probabilities
 from bot.normalise import Normalised
 from bot.policy import decide
-from bot.records import Match
 
 NOTHING_READ = Normalised((), "", "", frozenset(), 0)
 
@@ -90,12 +89,6 @@ def misrouted_examples(bot: SupportBot, held: HeldOut | None = None) -> list[Fin
 def held_out_rankings(bot: SupportBot, held: HeldOut) -> Iterator[tuple[str, str, Ranking]]:
     """Each held-out text, its true label, and its ranking by the model that did not see it."""
     p = probabilities(held.scores, bot.calibration.temperature)
-    ours = [i for i, label in enumerate(held.labels) if label != NOT_OURS]
-    not_ours = held.labels.index(NOT_OURS) if NOT_OURS in held.labels else None
     for row, (text, truth) in enumerate(zip(held.texts, held.truth)):
-        best = sorted(ours, key=lambda i: -p[row, i])[:5]
-        matches = tuple(Match(held.labels[i], float(p[row, i])) for i in best)
         triggered = bot.matcher.triggered(bot.matcher.read(text))  # the content team's rules apply as in a conversation
-        if triggered is not None:
-            matches = (Match(triggered, 1.0, "trigger"), *(m for m in matches if m.intent_id != triggered))[:5]
-        yield text, truth, Ranking(matches, NOTHING_READ, triggered, float(p[row, not_ours]) if not_ours is not None else 0.0)
+        yield text, truth, ranking_of(held.labels, p[row], NOTHING_READ, triggered)
