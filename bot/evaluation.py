@@ -70,20 +70,24 @@ def load_cases(path: Path | str) -> list[Case]:
         raise ValueError(f"{path}: expected a list of cases")
     cases = []
     for number, raw in enumerate(data, start=1):
-        if not isinstance(raw, dict) or not isinstance(raw.get("text"), str) or raw.get("expect") not in EXPECT_KINDS:
-            raise ValueError(f"{path}: case {number} needs `text` and `expect` ({', '.join(EXPECT_KINDS)})")
-        cases.append(
-            Case(
-                text=raw["text"],
-                expect=raw["expect"],
-                channel=raw.get("channel", "cli"),
-                region=raw.get("region"),
-                facts=tuple(str(f) for f in raw.get("facts", ())),
-                to=raw.get("to"),
-                source=f"{Path(path).name}:{number}",
-            )
-        )
+        given = raw if isinstance(raw, dict) else {}
+        cases.append(_case(raw, f"{path}: case {number}", f"{Path(path).name}:{number}", given.get("channel", "cli"), given.get("region")))
     return cases
+
+
+def _case(raw: object, where: str, source: str, channel: str, region: str | None) -> Case:
+    """One labelled message (a case, or a conversation's turn); ValueError names `where` if malformed."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("text"), str) or raw.get("expect") not in EXPECT_KINDS:
+        raise ValueError(f"{where} needs `text` and `expect` ({', '.join(EXPECT_KINDS)})")
+    return Case(
+        text=raw["text"],
+        expect=raw["expect"],
+        channel=channel,
+        region=region,
+        facts=tuple(str(f) for f in raw.get("facts", ())),
+        to=raw.get("to"),
+        source=source,
+    )
 
 
 def judge(case: Case, reply: Reply) -> tuple[str, str]:
@@ -274,22 +278,11 @@ def load_conversations(path: Path | str) -> list[Conversation]:
         if not name or not isinstance(turns, list) or not turns or str(name) in seen:
             raise ValueError(f"{path}: conversation {number} needs a unique `conversation` id and a list of `turns`")
         seen.add(str(name))
-        cases = []
-        for index, turn in enumerate(turns, start=1):
-            if not isinstance(turn, dict) or not isinstance(turn.get("text"), str) or turn.get("expect") not in EXPECT_KINDS:
-                raise ValueError(f"{path}: conversation {name} turn {index} needs `text` and `expect` ({', '.join(EXPECT_KINDS)})")
-            cases.append(
-                Case(
-                    text=turn["text"],
-                    expect=turn["expect"],
-                    channel=str(raw.get("channel", "cli")),
-                    region=raw.get("region"),
-                    facts=tuple(str(f) for f in turn.get("facts", ())),
-                    to=turn.get("to"),
-                    source=f"{Path(path).name}:{name}:{index}",
-                )
-            )
-        conversations.append(Conversation(str(name), tuple(cases)))
+        cases = tuple(
+            _case(turn, f"{path}: conversation {name} turn {index}", f"{Path(path).name}:{name}:{index}", str(raw.get("channel", "cli")), raw.get("region"))
+            for index, turn in enumerate(turns, start=1)
+        )
+        conversations.append(Conversation(str(name), cases))
     return conversations
 
 

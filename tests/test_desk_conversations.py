@@ -4,8 +4,6 @@ file and a PostgreSQL server (tests/databases.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
 import pytest
 
 from bot.records import Message
@@ -14,26 +12,9 @@ from support.state import ConversationState
 from support.store import open_engine
 from support.tickets import Routing, Tickets
 from tests.databases import database  # noqa: F401  (a fixture: each test runs on SQLite and PostgreSQL)
+from tests.test_handoff import Clock, clock  # noqa: F401  (time that moves when a test says so, and its fixture)
 
 ADDRESSES = {"AU": "customerservice@neogenesispro.com.au", "US": "info@neogenesis.com"}
-
-
-class Clock:
-    """Time that moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 18, 1, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 def make_desk(bot, url: str, clock: Clock, ask_region: bool = False, tickets: bool = False) -> SupportDesk:

@@ -137,16 +137,22 @@ def senders_of(database: str) -> Counter:
 # -- web processes ------------------------------------------------------------------------------------
 
 
+def two_slack_processes(start_process, api: FakeSlackAPI) -> tuple[list[int], list]:
+    """Two real `slack` processes against one fake Slack API, each listening on a port of its own."""
+    ports = [free_port(), free_port()]
+    web = [
+        start_process("slack", SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=api.base_url, PORT=str(port))
+        for port in ports
+    ]
+    for process, port in zip(web, ports):
+        process.wait_for_port(port)
+    return ports, web
+
+
 def test_duplicate_slack_deliveries_to_two_processes_are_answered_once(start_process, database):
     events = [mention_event(f"<@{BOT_USER_ID}> how long does a bottle of recovery last?", user=f"U0RESELLER{n:02d}") for n in range(20)]
     with FakeSlackAPI() as api:
-        ports = [free_port(), free_port()]
-        web = [
-            start_process("slack", SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=api.base_url, PORT=str(port))
-            for port in ports
-        ]
-        for process, port in zip(web, ports):
-            process.wait_for_port(port)
+        ports, web = two_slack_processes(start_process, api)
 
         def deliver(n: int, to: int, retry: int | None) -> int:
             sender = SlackSender(f"http://127.0.0.1:{ports[to]}/slack/events", SECRET)
@@ -180,13 +186,7 @@ def test_two_web_processes_continue_one_slack_thread(start_process, database):
     """The thread's context is in the database: a follow-up that reaches the other process leans on
     the answer the first one gave."""
     with FakeSlackAPI() as api:
-        ports = [free_port(), free_port()]
-        web = [
-            start_process("slack", SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=api.base_url, PORT=str(port))
-            for port in ports
-        ]
-        for process, port in zip(web, ports):
-            process.wait_for_port(port)
+        ports, web = two_slack_processes(start_process, api)
         senders = [SlackSender(f"http://127.0.0.1:{port}/slack/events", SECRET) for port in ports]
         try:
             asked = mention_event(f"<@{BOT_USER_ID}> how long does the 5ml recovery bottle last?")
