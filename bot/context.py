@@ -9,6 +9,14 @@ core exactly as a message would be, so a reading is answered only when the core 
 own thresholds; otherwise the person gets a "did you mean" built from the readings, or the reply the
 message alone would get. A complete new question starts a new topic.
 
+Products decide some answers and not others. Where a question has one answer per product (bottle
+life: Recovery's, Hair Serum's), a reading must land on an intent that answers that question, not on
+anything else about the product ("and Eye Serum?" after bottle life is told there is no such answer),
+and a question that leaves the product out ("how long does a bottle last?") means the conversation's
+product. Where a question is about the conversation's product ("how often?" about Recovery), the
+product's answer beats a general one. What the catalogue says it cannot answer ("is it vegan?") stays
+unanswered whatever came before.
+
 The core keeps no state: the caller (the support desk) stores the `Context` a turn returns and hands
 it back with the conversation's next message.
 """
@@ -21,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.catalogue import Catalogue
+from bot.catalogue import Catalogue, Intent
 from bot.policy import Decision
 from bot.records import Message, Reply
 
@@ -40,6 +48,9 @@ LONG = 12  # words: longer than this is a question of its own, whatever its firs
 HALF_A_QUESTION = 6  # words: a follow-up this short that points back is read in its context first
 MAX_QUESTION_CHARS = 300  # a context's question is re-read with each follow-up; keep it a question
 CONFIDENT = ("answer", "handoff")
+LIKELIEST = 0.95  # share of the probability that holds the intents a question could be (top-p)
+# Words that join product names without asking anything: "and vs Booster?", "what about the 30ml one?"
+CONNECTIVES = frozenset({"the", "a", "vs", "versus", "v", "for", "with", "about", "of", "instead", "then", "please", "pls"})
 WORD = re.compile(r"[^\W_]+")
 
 
@@ -157,13 +168,98 @@ def opens_with_lead_in(said: list[str]) -> bool:
 
 
 def about_other_products(decision: Decision, named: tuple[str, ...], context: Context, region: str, catalogue: Catalogue) -> bool:
-    """Whether a decision for "and <product>?" would answer about the last product instead: its
-    question or answer names the products talked about before and none of the new ones."""
-    if decision.intent is None or not named:
+    """Whether a decision for a follow-up answers about other products than the conversation's: for
+    "and <product>?", an answer about the last product and not the new one; for a follow-up naming
+    none ("how long does a bottle last?" about Eye Serum), an answer about other products only."""
+    if decision.intent is None:
         return False
-    answer = decision.intent.answer_for(region)
-    covers = set(products_in(decision.intent.question + " " + (answer if isinstance(answer, str) else ""), catalogue))
-    return bool(covers & set(context.products)) and not covers & set(named)
+    if named:
+        covers = products_covered(decision.intent, region, catalogue)
+        return bool(covers & set(context.products)) and not covers & set(named)
+    # only the question counts here: "safe in pregnancy?" answers name products as exceptions
+    asks_about = set(products_in(decision.intent.question, catalogue))
+    return bool(asks_about) and bool(context.products) and not asks_about & set(context.products)
+
+
+def products_covered(intent: Intent, region: str, catalogue: Catalogue) -> set[str]:
+    """The products an intent's question or answer names: what it is about (none: about all)."""
+    answer = intent.answer_for(region)
+    return set(products_in(intent.question + " " + (answer if isinstance(answer, str) else ""), catalogue))
+
+
+def knows_it_cannot_answer(bot: SupportBot, ranking) -> bool:
+    """Whether the message's likeliest intent is a topic the catalogue says it cannot answer ("is
+    it vegan?"), likely enough to be offered: context must not turn that into another answer."""
+    if not ranking.matches:
+        return False
+    best = bot.catalogue.by_id.get(ranking.matches[0].intent_id)
+    return best is not None and best.kind == "fallback" and ranking.matches[0].score >= bot.thresholds.clarify
+
+
+def unsaid_product(bot: SupportBot, text: str, decision: Decision, named: tuple[str, ...], context: Context) -> bool:
+    """Whether `text` asks something whose answer differs by product without naming one, and
+    alone would get another product's answer than the conversation's: "how long does a bottle
+    last?" about Eye Serum is not Recovery's bottle life ("does it help with dark circles?" has
+    one answer whatever the product, and keeps it)."""
+    if named or not about_other_products(decision, named, context, context.region, bot.catalogue):
+        return False
+    return answered_per_product(bot, likeliest_without_products(bot, text))
+
+
+def likeliest_without_products(bot: SupportBot, text: str) -> list[str]:
+    """The likeliest intents for `text` with its product names taken out; none when what is left
+    asks nothing of its own ("what's the difference between and"): then the products decide."""
+    ranking = bot.matcher.rank(without_products(text, bot.catalogue), limit=10)
+    return [] if ranking.not_ours >= 0.5 else top_p(ranking.matches)
+
+
+def answered_per_product(bot: SupportBot, likeliest: list[str]) -> bool:
+    """Whether the likeliest intents for a question are one per product (bottle life: Recovery's,
+    Hair Serum's): then which product is asked about decides the answer."""
+    per_product = {frozenset(products_in(bot.catalogue.by_id[i].question, bot.catalogue)) for i in likeliest if i in bot.catalogue.by_id}
+    return len(per_product - {frozenset()}) >= 2
+
+
+def top_p(matches) -> list[str]:
+    """The likeliest intents, best first, until they hold LIKELIEST of the probability."""
+    found, held = [], 0.0
+    for match in matches:
+        found.append(match.intent_id)
+        held += match.score
+        if held >= LIKELIEST:
+            break
+    return found
+
+
+def asks_what_it_answers(bot: SupportBot, reading: str, intent_id: str) -> bool:
+    """Whether a reading's intent answers its question: where the question has an answer per
+    product (bottle life), the intent must be among the likeliest (95% of the probability) for the
+    reading with its product names taken out, so that a product name alone cannot pull in that
+    product's answer to another question."""
+    if not products_in(reading, bot.catalogue):
+        return True
+    likeliest = likeliest_without_products(bot, reading)
+    return intent_id in likeliest or not answered_per_product(bot, likeliest)
+
+
+def about_the_product(decision: Decision | None, text: str, context: Context, catalogue: Catalogue) -> bool:
+    """Whether a follow-up naming no product ("how often should I put it on?") is read as a
+    question about the conversation's product: the decided intent's question names it."""
+    if decision is None or decision.intent is None or not context.products or products_in(text, catalogue):
+        return False
+    return bool(set(products_in(decision.intent.question, catalogue)) & set(context.products))
+
+
+def names_only_products(text: str, catalogue: Catalogue) -> bool:
+    """Whether a follow-up says nothing but which products ("and the eye serum?", "what about Booster"):
+    it asks the last question again, about them."""
+    said = words(text)
+    for lead in sorted(LEAD_INS, key=len, reverse=True):
+        if opens_with_lead_in(said) and " ".join(said).startswith(lead + " "):
+            said = said[len(lead.split()):]
+            break
+    rest = without_products(" ".join(said), catalogue).split()
+    return all(word in POINTERS or word in CONNECTIVES for word in rest)
 
 
 def region_named_in(text: str, catalogue: Catalogue) -> str | None:
@@ -182,12 +278,24 @@ def swap_products(question: str, old: tuple[str, ...], new: tuple[str, ...], cat
     """`question` asked about the `new` products instead of the `old` ones."""
     replacement = " and ".join(name_of(product, catalogue) for product in new)
     said = " ".join(words(question))
-    for product in old:
+    # The last one named is swapped: "Recovery or Skin Serum?" "and vs Booster?" compares Recovery
+    for product in reversed(old):
         for alias in sorted(catalogue.vocabulary.products.get(product, ()), key=len, reverse=True):
             pattern = re.compile(rf"\b{re.escape(' '.join(words(alias)))}\b")
-            if pattern.search(said):
-                return pattern.sub(replacement, said, count=1)
+            spans = list(pattern.finditer(said))
+            if spans:
+                last = spans[-1]
+                return said[: last.start()] + replacement + said[last.end():]
     return f"{said} {replacement}"
+
+
+def without_products(question: str, catalogue: Catalogue) -> str:
+    """`question` with the product names taken out: what it asks, about whichever product."""
+    said = " " + " ".join(words(question)) + " "
+    aliases = sorted({" ".join(words(alias)) for names in catalogue.vocabulary.products.values() for alias in names}, key=len, reverse=True)
+    for alias in aliases:
+        said = said.replace(f" {alias} ", " ")
+    return " ".join(said.split())
 
 
 def name_of(product: str, catalogue: Catalogue) -> str:
@@ -215,35 +323,49 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
     score plus the score the message alone gives its intent, so the words the person just typed
     ("breastfeeding") outweigh the ones carried over from the previous question.
     """
-    if context is None or not leans_on_context(text, bot.catalogue):
+    if context is None:
         return None
-    ranking = bot.rank(text)
-    alone = bot.decide(text)
     named = products_in(text, bot.catalogue)
+    alone = bot.decide(text)
+    if not leans_on_context(text, bot.catalogue) and not unsaid_product(bot, text, alone, named, context):
+        return None  # a question of its own; unless it leaves out the product and would be answered about another
+    ranking = bot.rank(text)
     last = bot.catalogue.by_id.get(context.intent_id)
     elsewhere = region_named_in(text, bot.catalogue)
     if elsewhere and elsewhere != (region or context.region) and last is not None and last.region_dependent and not named:
         # "are your products oncology safe?" "and in Australia?": the same answer, for there
         return Reading(context.question, Decision("answer", last, 1.0), follow_up=True, region=elsewhere)
-    if alone.kind in ("social", "handoff") or (alone.kind == "fallback" and alone.intent is not None and not named):
+    if alone.kind in ("social", "handoff") or (alone.kind == "fallback" and not named and not opens_with_lead_in(words(text)) and knows_it_cannot_answer(bot, ranking)):
         return Reading(text, alone)  # small talk, "talk to a person", a topic we know we can't answer
     if not named and not points_back(text, bot.catalogue) and ranking.not_ours >= 0.5:
         return Reading(text, alone)  # "umm i dunno": more likely no question at all than half of one
     own_score = {match.intent_id: match.score for match in ranking.matches}
+    where = region or context.region
+    swapped = bool(named) and set(named) != set(context.products)
     sure: list[tuple[float, Reading]] = []
     candidates = []
     for reading in readings(text, context, bot.catalogue):
         decision = bot.decide(reading)
-        if about_other_products(decision, named, context, region or context.region, bot.catalogue):
+        if about_other_products(decision, named, context, where, bot.catalogue):
             continue  # "how long does Recovery last?" "and Booster?": the Recovery answer is no answer
+        if decision.intent is not None and not asks_what_it_answers(bot, reading, decision.intent.id):
+            continue  # "and Eye Serum?" after bottle life: an Eye Serum answer about something else is none
         if decision.kind in CONFIDENT and decision.intent is not None:
-            if not (named or len(words(text)) <= SHORT or decision.intent.id in own_score):
+            if not (named or len(words(text)) <= SHORT or decision.intent.id in own_score or about_the_product(decision, text, context, bot.catalogue)):
                 continue  # a whole question whose own words point nowhere near that answer: not this one
             sure.append((decision.score + own_score.get(decision.intent.id, 0.0), Reading(reading, decision, follow_up=True)))
         elif decision.kind == "clarify":
             candidates.extend(o for o in decision.options if o not in candidates)
     continues = points_back(text, bot.catalogue) and len(words(text)) <= HALF_A_QUESTION
-    if alone.kind in CONFIDENT and alone.intent is not None and not (sure and continues):
+    specific = [pair for pair in sure if about_the_product(pair[1].decision, text, context, bot.catalogue)]
+    if (
+        alone.kind in CONFIDENT
+        and alone.intent is not None
+        and not (sure and continues)
+        and not (swapped and names_only_products(text, bot.catalogue))  # "and Eye Serum?" asks the last question again
+        and not (specific and not products_in(alone.intent.question, bot.catalogue))  # about Recovery, "how often?" is Recovery's
+        and not unsaid_product(bot, text, alone, named, context)
+    ):
         # "what about the eye serum?", "is it scented?": short and pointing back, it continues; a
         # longer one ("also why does recovery smell so weird?") may be a question of its own
         sure.append((2 * alone.score, Reading(text, alone)))
@@ -261,6 +383,9 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
     if candidates:
         options = tuple(candidates)[: bot.thresholds.max_options]
         return Reading(text, Decision("clarify", options[0], alone.score, options), follow_up=True)
+    if swapped and names_only_products(text, bot.catalogue):
+        # "and Eye Serum?" when no answer says that about Eye Serum: say so, not something else about it
+        return Reading(text, Decision("fallback", None, 0.0, products=frozenset(named)), follow_up=True)
     return Reading(text, alone)
 
 

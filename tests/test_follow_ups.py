@@ -75,9 +75,31 @@ def test_a_pronoun_means_the_last_product(chat):
     assert follow_up.intent_id == "recovery-open-wounds"
 
 
-def test_a_comparison_with_a_third_product(chat):
+def test_a_comparison_with_a_third_product_keeps_the_first(chat):
     _, follow_up = chat("what's the difference between recovery and booster", "and skin serum?")
-    assert follow_up.intent_id == "booster-vs-skin-serum"
+    assert follow_up.intent_id == "recovery-vs-skin-serum"
+    _, versus = chat("ok whats the difference between recovery and skin serum", "and vs booster?")
+    assert versus.intent_id == "recovery-vs-booster"
+
+
+def test_a_product_with_no_answer_to_the_same_question_is_told_so(chat):
+    _, _, eye = chat("how long does a bottle of recovery last", "and the hair thickening serum?", "and eye serum?")
+    assert eye.kind == "fallback"  # no page says how long Eye Serum lasts; its other answers are no answer
+
+
+def test_a_question_leaving_out_the_product_means_the_conversations_product(chat):
+    _, _, bottle = chat("what are the benefits of the eye serum", "how much stem cell stuff is in it?", "how long does a bottle last?")
+    assert bottle.intent_id != "recovery-bottle-life"  # that is Recovery's bottle, not Eye Serum's
+
+
+def test_how_often_means_how_often_for_the_product_talked_about(chat):
+    _, often = chat("can recovery be used on eczema", "how often?")
+    assert often.intent_id == "recovery-what-is" and "once or twice daily" in often.text
+
+
+def test_context_does_not_answer_what_the_catalogue_cannot(chat):
+    _, _, vegan = chat("difference between recovery and booster?", "does booster hydrate", "is it vegan")
+    assert vegan.kind == "fallback"
 
 
 def test_a_complete_new_question_starts_a_new_topic(chat):
