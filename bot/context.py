@@ -48,6 +48,7 @@ LONG = 12  # words: longer than this is a question of its own, whatever its firs
 HALF_A_QUESTION = 6  # words: a follow-up this short that points back is read in its context first
 MAX_QUESTION_CHARS = 300  # a context's question is re-read with each follow-up; keep it a question
 CONFIDENT = ("answer", "handoff")
+HEALTH_REASONS = frozenset({"reaction", "medical"})  # hand-offs that stay the topic: follow-ups go to the same person
 LIKELIEST = 0.95  # share of the probability that holds the intents a question could be (top-p)
 # Words that join product names without asking anything: "and vs Booster?", "what about the 30ml one?"
 CONNECTIVES = frozenset({"the", "a", "vs", "versus", "v", "for", "with", "about", "of", "instead", "then", "please", "pls"})
@@ -337,6 +338,9 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
         return Reading(context.question, Decision("answer", last, 1.0), follow_up=True, region=elsewhere)
     if alone.kind in ("social", "handoff") or (alone.kind == "fallback" and not named and not opens_with_lead_in(words(text)) and knows_it_cannot_answer(bot, ranking)):
         return Reading(text, alone)  # small talk, "talk to a person", a topic we know we can't answer
+    if last is not None and last.kind == "handoff" and not named and points_back(text, bot.catalogue):
+        # after "I got a rash from Booster": "should I keep using it?" is for the same person to answer
+        return Reading(text, Decision("handoff", last, 1.0), follow_up=True)
     if not named and not points_back(text, bot.catalogue) and ranking.not_ours >= 0.5:
         return Reading(text, alone)  # "umm i dunno": more likely no question at all than half of one
     own_score = {match.intent_id: match.score for match in ranking.matches}
@@ -394,7 +398,7 @@ def carry_on(reading: Reading, reply: Reply, context: Context | None, region: st
     if reply.kind not in ("answer", "escalate") or reply.intent_id not in catalogue.by_id or reading.region:
         return context
     intent = catalogue.by_id[reply.intent_id]
-    if intent.kind == "handoff":  # "talk to a person" is no topic to follow up on: the last one stays
+    if intent.kind == "handoff" and intent.reason not in HEALTH_REASONS:  # "talk to a person" is no topic: the last one stays
         return context
     products = products_in(reading.text, catalogue) or (context.products if reading.follow_up and context else ())
     question = reading.text

@@ -234,6 +234,12 @@ class SupportDesk:
         context = self._context(self.state.context_of(message.thread), message)
         return self.bot.converse(message, context, self.state.clock()).reply.kind in ("answer", "escalate", "social")
 
+    def _same_hand_off(self, message: Message, ticket: Ticket) -> bool:
+        """Whether a message while we wait for a contact continues the hand-off itself."""
+        context = self._context(self.state.context_of(message.thread), message)
+        reply = self.bot.converse(message, context, self.state.clock()).reply
+        return reply.kind == "escalate" and reply.intent_id == ticket.intent
+
     def _depends_on_region(self, reply: Reply) -> bool:
         """Whether `reply` would say something else in another region: a hand-off (the address
         differs) or an answer with a version per region."""
@@ -304,6 +310,8 @@ class SupportDesk:
             return self.bot.writer.notice("contact_cancelled", ticket.region, kind="social")
         contact = find_contact(message.text)
         if contact is None:
+            if self._same_hand_off(message, ticket):  # "should I stop using it?": for the same person to answer
+                return self._handoff_reply(Reply("escalate", "", ticket.region, ticket.intent, reason=ticket.reason), ticket, "ask_contact", with_brand_words=False)
             if self._moves_on(message):
                 self.tickets.cancel(ticket)
                 log.info("hand-off %s dropped: the customer moved on", ticket.code)

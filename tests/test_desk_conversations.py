@@ -138,6 +138,14 @@ class TestFollowUpsAroundHandOffs:
         follow_up = say(desk, "and Recovery?")
         assert follow_up.kind == "answer" and "Recovery 70%" in follow_up.text
 
+    def test_a_question_about_the_reaction_itself_stays_with_the_same_hand_off(self, desk):
+        say(desk, "i broke out in a rash after using booster", region="US")
+        waiting = desk.tickets.active_for("telegram:u1")
+        again = say(desk, "should i keep using it or stop?", region="US")
+        assert again.kind == "escalate" and "best email address or phone number" in again.text
+        assert desk.tickets.active_for("telegram:u1").code == waiting.code  # still the one ticket, still waiting
+        assert say(desk, "jane@example.com", region="US").ticket == waiting.code
+
     def test_an_address_still_completes_the_ticket(self, desk):
         say(desk, "what is recovery")
         say(desk, "i want to talk to a human")

@@ -186,3 +186,13 @@ def test_the_conversation_set_run_interleaved(bot):
     follow_ups = scores.turns(first=False)
     assert sum(o.verdict == "right" for o in follow_ups) >= 0.8 * len(follow_ups), report
     assert not [o for o in scores.turns() if o.verdict == "wrong"], report
+
+
+def test_after_a_reaction_a_question_about_it_goes_to_the_same_person(chat):
+    reaction, keep_using = chat("i broke out in a rash after using booster", "should i keep using it or stop?", region="US")[:2]
+    assert reaction.kind == keep_using.kind == "escalate" and keep_using.intent_id == "skin-reaction"
+
+
+def test_after_talk_to_a_person_a_new_question_is_answered(chat):
+    _, _, thirty = chat("how long does the 5ml recovery bottle last?", "can i talk to a real person pls", "and the 30ml?")
+    assert thirty.kind == "answer" and "6 months" in thirty.text
