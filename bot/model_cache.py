@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 CACHE_SETTING = "BOT_MODEL_CACHE"  # a folder, or "off"
 KEEP = 4  # models kept; older ones are removed
+SHIPPED = ".model"  # beside the catalogue: the model `neogenesis-bot warm` trained for it
 TRAINING_CODE = ("model.py", "training.py", "normalise.py", "english.py", "matcher.py")
 LIBRARIES = ("scikit-learn", "numpy", "scipy", "pyspellchecker", "snowballstemmer", "rapidfuzz")
 
@@ -53,25 +55,45 @@ def digest(catalogue: Catalogue) -> str:
     return sha.hexdigest()[:32]
 
 
+def shipped_folder(catalogue: Catalogue) -> Path | None:
+    """Where `neogenesis-bot warm` puts the model beside the catalogue, so a deploy built with it
+    (Heroku's bin/post_compile) starts without training."""
+    return Path(catalogue.directory) / SHIPPED if catalogue.directory else None
+
+
 def cached_model(catalogue: Catalogue, train: Callable[[], IntentModel]) -> IntentModel:
-    """The catalogue's model from the cache, or trained by `train` and filed there."""
+    """The catalogue's model: shipped beside it, from the cache, or trained by `train` and filed there."""
+    name = f"intent-model-{digest(catalogue)}.npz"
     folder = cache_folder()
-    if folder is None:
-        return train()
-    path = folder / f"intent-model-{digest(catalogue)}.npz"
-    if path.is_file():
-        try:
-            return IntentModel.load(path)
-        except (OSError, ValueError, KeyError) as error:
-            log.warning("cached intent model %s unreadable (%s); training again", path.name, error)
+    for candidate in (shipped_folder(catalogue), folder):
+        path = candidate / name if candidate is not None else None
+        if path is not None and path.is_file():
+            try:
+                model = IntentModel.load(path)
+                log.info("intent model loaded from %s", path)
+                return model
+            except (OSError, ValueError, KeyError) as error:
+                log.warning("cached intent model %s unreadable (%s); training again", path.name, error)
+    started = time.perf_counter()
     model = train()
+    log.info("intent model trained in %.1f s", time.perf_counter() - started)
+    if folder is not None:
+        file_model(model, folder, name)
+    return model
+
+
+def file_model(model: IntentModel, folder: Path, name: str) -> Path | None:
+    """Write `model` into `folder` as `name` (atomically), keeping the newest KEEP; None if it cannot."""
+    path = folder / name
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as stream:
             model.save(stream)
+        os.chmod(stream.name, 0o644)  # a temporary file is private; a shipped model is read by whoever runs the app
         os.replace(stream.name, path)
         for old in sorted(folder.glob("intent-model-*.npz"), key=lambda p: p.stat().st_mtime)[:-KEEP]:
             old.unlink(missing_ok=True)
     except OSError as error:
         log.info("intent model not cached (%s): the next start trains again", error)
-    return model
+        return None
+    return path

@@ -6,6 +6,7 @@
     neogenesis-bot eval FILE... [--sweep] [--misses] [--cross-validate]
     neogenesis-bot calibrate                      choose thresholds by cross-validation
     neogenesis-bot validate                       check the catalogue
+    neogenesis-bot warm                           train the intent model once, beside the catalogue
 
 Expected problems (a broken catalogue, a bad setting) print one clear message and exit 1;
 anything unexpected is logged and exits 2.
@@ -100,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     calibrate = commands.add_parser("calibrate", help="choose the confidence thresholds by cross-validation and write calibration.yaml")
     calibrate.set_defaults(run=run_calibrate)
+
+    warm = commands.add_parser("warm", help="train the intent model into the catalogue's folder, so starts skip training (a deploy's build step)")
+    warm.set_defaults(run=run_warm)
 
     serve = commands.add_parser("serve", help="the web process: Slack events, Telegram webhook, /healthz and /metrics on $PORT")
     serve.set_defaults(run=run_serve)
@@ -267,6 +271,25 @@ def run_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     print(f"temperature {calibration.temperature}; thresholds {calibration.thresholds}")
     print(f"cross-validation: {calibration.figures}")
     print(f"written to {path}")
+    return 0
+
+
+def run_warm(args: argparse.Namespace, settings: Settings) -> int:
+    """Train the catalogue's intent model and keep it beside the catalogue (bin/post_compile runs this)."""
+    import time
+
+    from bot.loading import load_catalogue
+    from bot.matcher import Matcher
+    from bot.model_cache import digest, file_model, shipped_folder
+
+    catalogue = load_catalogue(settings.intents_dir)
+    started = time.perf_counter()
+    model = Matcher(catalogue).model
+    path = file_model(model, shipped_folder(catalogue), f"intent-model-{digest(catalogue)}.npz")
+    if path is None:
+        print(f"could not write the intent model into {shipped_folder(catalogue)}: starts will train it", file=sys.stderr)
+        return 1
+    print(f"intent model for {len(catalogue.intents)} intents ready in {path} ({time.perf_counter() - started:.1f} s)")
     return 0
 
 

@@ -83,6 +83,11 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
         [str(venv / "bin" / "pip"), "install", "-q", "-r", "requirements.txt"], cwd=app, env=clean, capture_output=True, text=True, timeout=900
     )
     assert install.returncode == 0, install.stdout + install.stderr
+    hook = subprocess.run(  # the buildpack runs bin/post_compile next, with the new environment first on PATH
+        ["bash", "bin/post_compile"], cwd=app, env={**clean, "PATH": f"{venv / 'bin'}{os.pathsep}{clean.get('PATH', '')}"},
+        capture_output=True, text=True, timeout=300,
+    )
+    assert hook.returncode == 0 and "intent model for" in hook.stdout, hook.stdout + hook.stderr
     return app, venv / "bin"
 
 
@@ -123,6 +128,7 @@ def test_web_and_worker_start_from_the_procfile_as_the_platform_runs_them(built,
             assert health["status"] == "ok" and health["database"] == "ok"
             assert health["catalogue"]["intents"] > 100  # the installed package carries its catalogue
             assert health["platforms"]["telegram"] == "polling in the worker"
+            assert "_intents/.model/intent-model-" in web.output() and "intent model trained" not in web.output()  # the build trained it
 
             worker.wait_for(lambda: "worker ready" in worker.output(), "the worker to say it is ready")
             worker.wait_for(lambda: "is taking updates (long polling)" in worker.output(), "the worker to long-poll Telegram")
