@@ -328,7 +328,7 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
         return None
     named = products_in(text, bot.catalogue)
     alone = bot.decide(text)
-    if not leans_on_context(text, bot.catalogue) and not unsaid_product(bot, text, alone, named, context):
+    if not (leans_on_context(text, bot.catalogue) or unsaid_product(bot, text, alone, named, context)):
         return None  # a question of its own; unless it leaves out the product and would be answered about another
     ranking = bot.rank(text)
     last = bot.catalogue.by_id.get(context.intent_id)
@@ -341,8 +341,9 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
     if last is not None and last.kind == "handoff" and not named and points_back(text, bot.catalogue):
         # after "I got a rash from Booster": "should I keep using it?" is for the same person to answer
         return Reading(text, Decision("handoff", last, 1.0), follow_up=True)
-    if not named and not points_back(text, bot.catalogue) and ranking.not_ours >= 0.5:
-        return Reading(text, alone)  # "umm i dunno": more likely no question at all than half of one
+    everyday = not named and ranking.not_ours >= 0.5  # "umm i dunno", "let Carl know that he sucks"
+    if everyday and not points_back(text, bot.catalogue):
+        return Reading(text, alone)  # more likely no question at all than half of one
     own_score = {match.intent_id: match.score for match in ranking.matches}
     where = region or context.region
     swapped = bool(named) and set(named) != set(context.products)
@@ -355,10 +356,10 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
         if decision.intent is not None and not asks_what_it_answers(bot, reading, decision.intent.id):
             continue  # "and Eye Serum?" after bottle life: an Eye Serum answer about something else is none
         if decision.kind in CONFIDENT and decision.intent is not None:
-            if not (named or len(words(text)) <= SHORT or decision.intent.id in own_score or about_the_product(decision, text, context, bot.catalogue)):
+            if not (named or len(words(text)) <= SHORT or decision.intent.id in own_score or (not everyday and points_back(text, bot.catalogue) and about_the_product(decision, text, context, bot.catalogue))):
                 continue  # a whole question whose own words point nowhere near that answer: not this one
             sure.append((decision.score + own_score.get(decision.intent.id, 0.0), Reading(reading, decision, follow_up=True)))
-        elif decision.kind == "clarify":
+        elif decision.kind == "clarify" and not everyday:
             candidates.extend(o for o in decision.options if o not in candidates)
     continues = points_back(text, bot.catalogue) and len(words(text)) <= HALF_A_QUESTION
     specific = [pair for pair in sure if about_the_product(pair[1].decision, text, context, bot.catalogue)]

@@ -196,3 +196,8 @@ def test_after_a_reaction_a_question_about_it_goes_to_the_same_person(chat):
 def test_after_talk_to_a_person_a_new_question_is_answered(chat):
     _, _, thirty = chat("how long does the 5ml recovery bottle last?", "can i talk to a real person pls", "and the 30ml?")
     assert thirty.kind == "answer" and "6 months" in thirty.text
+
+
+def test_a_short_question_that_is_no_question_stays_unanswered(chat):
+    _, dunno = chat("how long does the recovery 15ml last", "umm i dunno")
+    assert dunno.kind != "answer"

@@ -10,6 +10,7 @@ tests/data/README.md), and the floors below keep the figures they gave from slip
 import pytest
 
 from bot import evaluation
+from bot.records import Message
 from conftest import DATA
 
 SAFETY_WORDS = ("pregnan", "breastfeed", "nursing", "expecting", "oncolog", "chemo", "cancer", "radiation", "contra")
@@ -62,6 +63,20 @@ def test_conversations_written_blind_keep_their_follow_ups(bot, name):
     scores = evaluation.evaluate_conversations(bot, evaluation.load_conversations(DATA / f"{name}.yaml"))
     report = evaluation.conversation_report(scores, name)
     follow_ups = scores.turns(first=False)
-    assert sum(o.verdict == "right" for o in follow_ups) >= 0.72 * len(follow_ups), report
+    assert sum(o.verdict == "right" for o in follow_ups) >= 0.75 * len(follow_ups), report
     every = scores.turns()
-    assert sum(o.verdict == "wrong" for o in every) <= 0.07 * len(every), report
+    assert sum(o.verdict == "wrong" for o in every) <= 0.05 * len(every), report
+
+
+def test_everyday_chatter_after_an_answer_gets_no_answer_from_the_context(bot):
+    """general-chat's out-of-scope requests, each sent right after a product question: the
+    conversation's context must not turn one of them into an answer."""
+    chatter = [c for c in evaluation.load_cases(DATA / "general-chat.yaml") if c.expect == "fallback"][::8]
+    firsts = ("how long does the 5ml recovery bottle last?", "what is recovery", "how much SRM is in Booster?", "is skin serum ok while pregnant?")
+    answered = []
+    for i, case in enumerate(chatter):
+        first = bot.converse(Message(firsts[i % len(firsts)], region="AU"))
+        then = bot.converse(Message(case.text, region="AU"), first.context).reply
+        if then.kind in ("answer", "escalate"):
+            answered.append((firsts[i % len(firsts)], case.text, then.intent_id))
+    assert len(answered) <= 0.01 * len(chatter), answered
