@@ -11,11 +11,11 @@ from conftest import DATA
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(*args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
+def run(*args: str, stdin: str = "", env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     environment = {**inherited, "BOT_LOG_LEVEL": "WARNING", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "service", *args], input=stdin, capture_output=True, text=True, cwd=ROOT, env=environment, timeout=60
+        [sys.executable, "-m", "service", *args], input=stdin, capture_output=True, text=True, cwd=ROOT, env=environment, timeout=timeout
     )
 
 
@@ -120,14 +120,14 @@ def test_eval_sweeps_thresholds():
 
 
 def test_validate_passes_on_the_shipped_catalogue():
-    result = run("validate")
+    result = run("validate", timeout=600)  # five trainings for its cross-validation: a minute on a busy machine
     assert result.returncode == 0
     assert "0 error(s)" in result.stdout
 
 
 def test_validate_names_the_broken_file(intents_copy):
     (intents_copy / "extra.yaml").write_text("intents:\n  - id: oops\n", encoding="utf-8")
-    result = run("validate", env={"BOT_INTENTS_DIR": str(intents_copy)})
+    result = run("validate", env={"BOT_INTENTS_DIR": str(intents_copy)}, timeout=600)
     assert result.returncode == 1
     assert "error: extra.yaml: intent 'oops'" in result.stdout
 
@@ -138,7 +138,7 @@ def test_validate_flags_an_example_written_for_two_intents(intents_copy):
         "    examples: ['Recovery vs Booster?', twin one, twin two]\n    answer: Twin.\n",
         encoding="utf-8",
     )
-    result = run("validate", env={"BOT_INTENTS_DIR": str(intents_copy)})
+    result = run("validate", env={"BOT_INTENTS_DIR": str(intents_copy)}, timeout=600)
     assert result.returncode == 1
     duplicate = [line for line in result.stdout.splitlines() if "reads the same as" in line]
     assert duplicate

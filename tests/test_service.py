@@ -118,7 +118,7 @@ def test_a_catalogue_edit_is_picked_up_and_a_broken_one_refused(service, fakes):
     slack, _ = fakes
     recovery = service.intents / "recovery.yaml"
     recovery.write_text(recovery.read_text().replace("approximately 18 days", "approximately 19 days"))
-    eventually(lambda: service.health()["catalogue"]["reloads"] == 1, what="the reload")
+    eventually(lambda: service.health()["catalogue"]["reloads"] == 1, timeout=120, what="the reload (a retraining)")
     service.slack.event(mention_event("<@U0NEOGENESIS> how long does the 5ml recovery last?"))
     assert "19 days" in slack.wait_for_post()["text"]
 
