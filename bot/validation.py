@@ -4,7 +4,7 @@ Load errors stop everything. Beyond them, two content checks: an example written
 (the matcher cannot serve both), and an example that, held out of training (5-fold
 cross-validation), the bot would confidently answer with a different intent (a sign that the two
 intents' examples overlap and one of them needs rewording). The second kind are warnings: hints for
-the content team, not errors.
+the content team, not errors; `report` groups them by the pair of intents they confuse.
 """
 
 from __future__ import annotations
@@ -28,6 +28,17 @@ NOTHING_READ = Normalised((), "", "", frozenset(), 0)
 class Finding:
     severity: str  # error | warning
     text: str
+    pair: tuple[str, str] | None = None  # a warning's intent and the intent its held-out example would get
+
+
+WARNINGS_MEAN = (
+    "Warnings are hints, not failures. Each example is held out of training in turn (5-fold "
+    "cross-validation, a cheaper leave-one-out) and matched by a model that never saw it; a warning is one "
+    "that would then get another intent's reply, a hand-off or small talk, so a customer who words it that "
+    "way gets the wrong reply. Move it to the other intent if that reply is what it asks; reword it so it "
+    "names what it asks (or delete it) if either reply would do; merge the two intents if their answers say "
+    "the same thing; give its intent more distinctive examples if it has too few."
+)
 
 
 def validate(directory: Path | str | None = None) -> list[Finding]:
@@ -81,9 +92,29 @@ def misrouted_examples(bot: SupportBot, held: HeldOut | None = None) -> list[Fin
                 "warning",
                 f"{intent.file}: intent {intent.id!r}: example {text!r}, held out, would get "
                 f"{decision.intent.id!r} ({decision.kind}, confidence {decision.score:.2f})",
+                (intent.id, decision.intent.id),
             )
         )
     return findings
+
+
+def report(findings: list[Finding]) -> str:
+    """The findings for people: errors first, then warnings grouped by the pair of intents they
+    confuse (the most crowded pair first), then the counts and what a warning means."""
+    errors = [f for f in findings if f.severity == "error"]
+    warnings = [f for f in findings if f.severity != "error"]
+    lines = [f"error: {f.text}" for f in errors]
+    groups: dict[tuple[str, str] | None, list[Finding]] = {}
+    for finding in warnings:
+        groups.setdefault(finding.pair, []).append(finding)
+    for pair, members in sorted(groups.items(), key=lambda item: -len(item[1])):
+        if pair is not None:
+            lines.append(f"{pair[0]!r} -> {pair[1]!r}: {len(members)} held-out example(s) would get {pair[1]!r}")
+        lines.extend(f"  warning: {f.text}" for f in members)
+    lines.append(f"{len(errors)} error(s), {len(warnings)} warning(s)")
+    if warnings:
+        lines.append(WARNINGS_MEAN)
+    return "\n".join(lines)
 
 
 def held_out_rankings(bot: SupportBot, held: HeldOut) -> Iterator[tuple[str, str, Ranking]]:

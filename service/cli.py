@@ -237,21 +237,11 @@ def _eval_conversations(bot: SupportBot, path: str, misses: bool) -> None:
 
 def run_validate(args: argparse.Namespace, settings: Settings) -> int:
     """Check the catalogue; exit 1 on errors (warnings alone pass)."""
-    from bot.validation import validate
+    from bot.validation import report, validate
 
     findings = validate(settings.intents_dir)
-    for finding in findings:
-        print(f"{finding.severity}: {finding.text}")
-    errors = sum(f.severity == "error" for f in findings)
-    warnings = len(findings) - errors
-    print(f"{errors} error(s), {warnings} warning(s)")
-    if warnings:
-        print(
-            "Warnings are hints, not failures: each example is matched by a model trained without it (5-fold "
-            "cross-validation, a cheaper leave-one-out), and one that would be answered with another intent is "
-            "worth rewording or moving."
-        )
-    return 1 if errors else 0
+    print(report(findings))
+    return 1 if any(f.severity == "error" for f in findings) else 0
 
 
 def run_calibrate(args: argparse.Namespace, settings: Settings) -> int:

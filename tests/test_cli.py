@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -119,15 +120,23 @@ def test_eval_sweeps_thresholds():
     assert result.stdout.count("answer 0.") >= 10
 
 
+VALIDATE_SECONDS = 600  # validate trains five held-out models: half a minute alone, minutes on a busy machine
+WARNING_CEILING = 60  # issue 10 aims at 20; the shipped catalogue gave 55 (182 before its content was reworked)
+
+
 def test_validate_passes_on_the_shipped_catalogue():
-    result = run("validate", timeout=600)  # five trainings for its cross-validation: a minute on a busy machine
+    result = run("validate", timeout=VALIDATE_SECONDS)
     assert result.returncode == 0
     assert "0 error(s)" in result.stdout
+    warnings = int(re.search(r"(\d+) warning\(s\)", result.stdout).group(1))
+    assert warnings <= WARNING_CEILING, result.stdout
+    pairs = re.findall(r"^'([\w-]+)' -> '([\w-]+)': (\d+) held-out example\(s\)", result.stdout, re.MULTILINE)
+    assert sum(int(n) for _, _, n in pairs) == warnings  # every warning sits under the pair of intents it confuses
 
 
 def test_validate_names_the_broken_file(intents_copy):
     (intents_copy / "extra.yaml").write_text("intents:\n  - id: oops\n", encoding="utf-8")
-    result = run("validate", env={"BOT_INTENTS_DIR": str(intents_copy)}, timeout=600)
+    result = run("validate", env={"BOT_INTENTS_DIR": str(intents_copy)}, timeout=VALIDATE_SECONDS)
     assert result.returncode == 1
     assert "error: extra.yaml: intent 'oops'" in result.stdout
 
@@ -138,7 +147,7 @@ def test_validate_flags_an_example_written_for_two_intents(intents_copy):
         "    examples: ['Recovery vs Booster?', twin one, twin two]\n    answer: Twin.\n",
         encoding="utf-8",
     )
-    result = run("validate", env={"BOT_INTENTS_DIR": str(intents_copy)}, timeout=600)
+    result = run("validate", env={"BOT_INTENTS_DIR": str(intents_copy)}, timeout=VALIDATE_SECONDS)
     assert result.returncode == 1
     duplicate = [line for line in result.stdout.splitlines() if "reads the same as" in line]
     assert duplicate
