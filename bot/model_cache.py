@@ -14,16 +14,19 @@ import os
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from bot.catalogue import Catalogue
 from bot.model import IntentModel
+
+if TYPE_CHECKING:
+    from bot.embeddings import SentenceEncoder
 
 log = logging.getLogger(__name__)
 
 CACHE_SETTING = "BOT_MODEL_CACHE"  # a folder, or "off"
 KEEP = 4  # models kept; older ones are removed
-TRAINING_CODE = ("model.py", "training.py", "normalise.py", "english.py", "matcher.py")
+TRAINING_CODE = ("model.py", "training.py", "normalise.py", "english.py", "matcher.py", "embeddings.py")
 LIBRARIES = ("scikit-learn", "numpy", "scipy", "pyspellchecker", "snowballstemmer", "rapidfuzz")
 
 
@@ -38,9 +41,11 @@ def cache_folder() -> Path | None:
     return Path(user_cache_dir("neogenesis-bot")) / "models"
 
 
-def digest(catalogue: Catalogue) -> str:
+def digest(catalogue: Catalogue, encoder: SentenceEncoder | None = None) -> str:
     """What the trained model depends on, as one hex digest."""
     sha = hashlib.sha256()
+    if encoder is not None:  # a model trained with sentence embeddings is another model
+        sha.update(f"embeddings={encoder.digest}".encode())
     sha.update(repr((catalogue.intents, catalogue.vocabulary, catalogue.negatives, sorted(catalogue.regions))).encode())
     here = Path(__file__).parent
     for name in TRAINING_CODE:
@@ -53,15 +58,15 @@ def digest(catalogue: Catalogue) -> str:
     return sha.hexdigest()[:32]
 
 
-def cached_model(catalogue: Catalogue, train: Callable[[], IntentModel]) -> IntentModel:
-    """The catalogue's model from the cache, or trained by `train` and filed there."""
+def cached_model(catalogue: Catalogue, train: Callable[[], IntentModel], encoder: SentenceEncoder | None = None) -> IntentModel:
+    """The catalogue's model from the cache, or trained by `train` (with `encoder`, if any) and filed there."""
     folder = cache_folder()
     if folder is None:
         return train()
-    path = folder / f"intent-model-{digest(catalogue)}.npz"
+    path = folder / f"intent-model-{digest(catalogue, encoder)}.npz"
     if path.is_file():
         try:
-            return IntentModel.load(path)
+            return IntentModel.load(path, encoder)
         except (OSError, ValueError, KeyError) as error:
             log.warning("cached intent model %s unreadable (%s); training again", path.name, error)
     model = train()
