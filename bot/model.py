@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 NOT_OURS = "__not_ours__"
 REGULARISATION = 1.0  # LinearSVC's C; the library default, kept: it scored best on CLINC150's val split
 # Weight of the unit-length sentence embedding beside the two unit-length TF-IDF vectors: chosen by
-# 5-fold cross-validation over the shipped catalogue among 0.5, 1 and 2 (docs/embeddings.md).
+# 5-fold cross-validation over the shipped catalogue between 0.5 and 1 (docs/embeddings.md).
 EMBEDDING_SCALE = 1.0
 
 

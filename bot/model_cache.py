@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 CACHE_SETTING = "BOT_MODEL_CACHE"  # a folder, or "off"
 KEEP = 4  # models kept; older ones are removed
-TRAINING_CODE = ("model.py", "training.py", "normalise.py", "english.py", "matcher.py", "embeddings.py")
+TRAINING_CODE = ("model.py", "training.py", "normalise.py", "english.py", "matcher.py")
 LIBRARIES = ("scikit-learn", "numpy", "scipy", "pyspellchecker", "snowballstemmer", "rapidfuzz")
 
 
@@ -46,6 +46,7 @@ def digest(catalogue: Catalogue, encoder: SentenceEncoder | None = None) -> str:
     sha = hashlib.sha256()
     if encoder is not None:  # a model trained with sentence embeddings is another model
         sha.update(f"embeddings={encoder.digest}".encode())
+        sha.update((Path(__file__).parent / "embeddings.py").read_bytes())
     sha.update(repr((catalogue.intents, catalogue.vocabulary, catalogue.negatives, sorted(catalogue.regions))).encode())
     here = Path(__file__).parent
     for name in TRAINING_CODE:
