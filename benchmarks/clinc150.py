@@ -1,6 +1,6 @@
 """The bot's matching engine on CLINC150, a catalogue it was not written for, beside the paper's table.
 
-    python benchmarks/clinc150.py [--data PATH] [--quick]
+    python benchmarks/clinc150.py [--data PATH] [--quick] [--split val]
 
 CLINC150 (Larson et al., "An Evaluation Dataset for Intent Classification and Out-of-Scope
 Prediction", EMNLP-IJCNLP 2019; github.com/clinc/oos-eval; CC BY 3.0) is 150 intents with 100
@@ -24,6 +24,9 @@ What the script does, in the paper's "oos-train" setting plus thresholds tuned o
      not recalled (it is reported separately), an answer is a wrong answer.
 5. Prints the paper's Table 2 ("Full" columns) with this bot's row, then the bot's figures on the
    last 6 lines (accuracy, out-of-scope, val figures, speed, training time, thresholds).
+
+`--split val` stops after step 3 and prints the val figures only (the test split is not scored): for
+comparing settings (BOT_EMBEDDINGS) without spending the test split.
 
 `--quick` is a smoke test: the first 20 train texts per intent, the first 300 test and 100 oos_test
 queries; val still tunes on all of it, but only its first 300 in-scope queries are replied to for the
@@ -161,10 +164,24 @@ def pct(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
 
+def print_val_only(val: dict, calibration: Calibration, training_s: float, n_intents: int, n_examples: int, argmax: tuple[float, float]) -> None:
+    """`--split val`: the tuning split's figures (thresholds were chosen on it, so they flatter)."""
+    ins, oos = val["in"], val["oos"]
+    print(f"CLINC150 val only (thresholds tuned on this split; test not scored): {n_intents} intents, {n_examples} train texts")
+    print(f"argmax (no thresholds): in-scope {argmax[0]:.1f}% / out-of-scope {argmax[1]:.1f}%")
+    print(
+        f"val in-scope accuracy {pct(ins['right'], val['n_in']):.1f}%, wrong {pct(ins['wrong'], val['n_in']):.1f}%, clarify "
+        f"{pct(ins['clarify'], val['n_in']):.1f}%; out-of-scope recall {pct(oos['fallback'], val['n_oos']):.1f}%, answered {pct(oos['answered'], val['n_oos']):.1f}%"
+    )
+    print(f"speed: {(val['n_in'] + val['n_oos']) / val['seconds']:.0f} msg/s over {val['n_in'] + val['n_oos']} val queries; training {training_s:.1f} s")
+    print(f"calibrated on val: temperature {calibration.temperature}; {calibration.thresholds}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help=f"CLINC150 data_full.json (default: {DATA.relative_to(ROOT)})")
     parser.add_argument("--quick", action="store_true", help="smoke test: 20 train texts per intent, 300 test and 100 oos_test queries")
+    parser.add_argument("--split", choices=("test", "val"), default="test", help="val: score the val split only, never test")
     args = parser.parse_args()
 
     data = json.loads(args.data.read_text(encoding="utf-8"))
@@ -188,6 +205,9 @@ def main() -> int:
 
         val_in = [(t, intent_id(n)) for t, n in data["val"]]
         val = judge(bot, val_in[:QUICK_VAL] if args.quick else val_in, [t for t, _ in data["oos_val"]])
+        if args.split == "val":
+            print_val_only(val, calibration, training_s, n_intents, n_examples, argmax_figures(bot, val_in, [t for t, _ in data["oos_val"]]))
+            return 0
         result = judge(bot, test, oos_test)
         argmax_accuracy, argmax_recall = argmax_figures(bot, test, oos_test)
 

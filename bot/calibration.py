@@ -107,7 +107,7 @@ def cross_validate(training: TrainingSet, folds: int = FOLDS, seed: int = 0) -> 
     scores = np.full((len(held), len(labels)), -10.0)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train_rows, test_rows in splitter.split(np.zeros(len(held)), truth):
-        model = IntentModel([held[i] for i in train_rows] + list(training.passages))
+        model = IntentModel([held[i] for i in train_rows] + list(training.passages), training.encoder)
         fold_scores = model.scores_many([held[i].text for i in test_rows])
         columns = [column[label] for label in model.labels]
         for row, values in zip(test_rows, fold_scores):

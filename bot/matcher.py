@@ -17,6 +17,7 @@ from typing import Sequence
 
 from bot.calibration import Calibration
 from bot.catalogue import Catalogue
+from bot.embeddings import sentence_encoder
 from bot.english import English, english
 from bot.model import NOT_OURS, IntentModel, probabilities
 from bot.model_cache import cached_model
@@ -49,7 +50,8 @@ class Matcher:
             catalogue.vocabulary, known_words=known, keep_words=answers, english=language or english()
         )
         self._catalogue = catalogue
-        self.model = cached_model(catalogue, lambda: IntentModel(self.training.all))
+        self.encoder = sentence_encoder()  # None unless BOT_EMBEDDINGS=on and the model is installed
+        self.model = cached_model(catalogue, lambda: IntentModel(self.training.all, self.encoder), self.encoder)
         self._triggers = [
             (intent.id, trigger, self._trigger_parts(trigger)) for intent in catalogue.intents for trigger in intent.triggers
         ]
@@ -57,7 +59,7 @@ class Matcher:
     @cached_property
     def training(self) -> TrainingSet:
         """The catalogue as labelled texts (built only when the model is trained or validated)."""
-        return training_set(self._catalogue, self.read)
+        return training_set(self._catalogue, self.read, self.encoder)
 
     def read(self, text: str) -> str:
         """A text as the model reads it: folded, corrected, with products and synonyms made one term."""

@@ -9,20 +9,29 @@ a temperature learned by cross-validation (`bot.calibration`) turns scores into 
 The model knows one label that is no intent: `NOT_OURS`, learned from everyday requests that are
 none of the brand's questions (`Catalogue.negatives`). It tells "not a question we know" apart from
 "a question we know, asked in new words", which a threshold on scores alone cannot.
+
+Optionally (`BOT_EMBEDDINGS=on`, `bot.embeddings`), each text's sentence embedding, scaled by
+EMBEDDING_SCALE, is appended to its TF-IDF features and the same classifier learns from both.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+if TYPE_CHECKING:
+    from bot.embeddings import SentenceEncoder
+
 NOT_OURS = "__not_ours__"
 REGULARISATION = 1.0  # LinearSVC's C; the library default, kept: it scored best on CLINC150's val split
+# Weight of the unit-length sentence embedding beside the two unit-length TF-IDF vectors: chosen by
+# 5-fold cross-validation over the shipped catalogue between 0.5 and 1 (docs/embeddings.md).
+EMBEDDING_SCALE = 1.0
 
 
 @dataclass(frozen=True)
@@ -46,13 +55,20 @@ class IntentModel:
     """Scores texts against labels. Trained once (`IntentModel(examples)`) or loaded from `save`'s
     file; `scores` is read-only and thread-safe."""
 
-    def __init__(self, examples: Sequence[Example]) -> None:
+    def __init__(self, examples: Sequence[Example], encoder: SentenceEncoder | None = None, embedding_scale: float = EMBEDDING_SCALE) -> None:
         if len({e.label for e in examples}) < 2:
             raise ValueError("the intent model needs examples of at least two labels")
         texts = [e.text for e in examples]
         self._words = _word_features()
         self._chars = _char_features()
-        features = hstack([self._words.fit_transform(texts), self._chars.fit_transform(texts)]).tocsr()
+        self._encoder = encoder
+        self._embedding_scale = float(embedding_scale) if encoder is not None else 0.0
+        parts = [self._words.fit_transform(texts), self._chars.fit_transform(texts)]
+        if encoder is not None:
+            from bot.embeddings import training_embeddings
+
+            parts.append(csr_matrix(self._embedding_scale * training_embeddings(encoder, texts)))
+        features = hstack(parts).tocsr()
         from sklearn.svm import LinearSVC  # training only: a model from the cache scores without it
 
         classifier = LinearSVC(C=REGULARISATION, random_state=0)
@@ -72,14 +88,20 @@ class IntentModel:
             labels=np.array(self.labels),
             weights=self._weights,
             bias=self._bias,
+            embedding_scale=np.array(self._embedding_scale),
             **_vectorizer_arrays("words", self._words),
             **_vectorizer_arrays("chars", self._chars),
         )
 
     @classmethod
-    def load(cls, path: Path) -> IntentModel:
+    def load(cls, path: Path, encoder: SentenceEncoder | None = None) -> IntentModel:
+        """`encoder` must be the one the model was trained with (the model cache files them apart)."""
         with np.load(path, allow_pickle=False) as saved:
             model = cls.__new__(cls)
+            model._embedding_scale = float(saved["embedding_scale"]) if "embedding_scale" in saved.files else 0.0
+            if (model._embedding_scale > 0) != (encoder is not None):
+                raise ValueError("saved with embeddings on" if model._embedding_scale else "saved with embeddings off")
+            model._encoder = encoder
             model.labels = tuple(str(label) for label in saved["labels"])
             model._weights = saved["weights"]
             model._bias = saved["bias"]
@@ -89,7 +111,10 @@ class IntentModel:
 
     def features(self, texts: Sequence[str]) -> csr_matrix:
         # float32 like the weights: a float64 product would convert the whole weight matrix per call
-        return hstack([self._words.transform(texts), self._chars.transform(texts)]).tocsr().astype(np.float32)
+        parts = [self._words.transform(texts), self._chars.transform(texts)]
+        if self._encoder is not None:
+            parts.append(csr_matrix(self._embedding_scale * self._encoder.encode(texts)))
+        return hstack(parts).tocsr().astype(np.float32)
 
     def scores(self, text: str) -> np.ndarray:
         """One score per label (in `labels` order): higher is more likely."""

@@ -15,10 +15,13 @@ import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from bot.catalogue import Catalogue
 from bot.model import IntentModel
+
+if TYPE_CHECKING:
+    from bot.embeddings import SentenceEncoder
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +43,12 @@ def cache_folder() -> Path | None:
     return Path(user_cache_dir("neogenesis-bot")) / "models"
 
 
-def digest(catalogue: Catalogue) -> str:
+def digest(catalogue: Catalogue, encoder: SentenceEncoder | None = None) -> str:
     """What the trained model depends on, as one hex digest."""
     sha = hashlib.sha256()
+    if encoder is not None:  # a model trained with sentence embeddings is another model
+        sha.update(f"embeddings={encoder.digest}".encode())
+        sha.update((Path(__file__).parent / "embeddings.py").read_bytes())
     sha.update(repr((catalogue.intents, catalogue.vocabulary, catalogue.negatives, sorted(catalogue.regions))).encode())
     here = Path(__file__).parent
     for name in TRAINING_CODE:
@@ -61,15 +67,20 @@ def shipped_folder(catalogue: Catalogue) -> Path | None:
     return Path(catalogue.directory) / SHIPPED if catalogue.directory else None
 
 
-def cached_model(catalogue: Catalogue, train: Callable[[], IntentModel]) -> IntentModel:
-    """The catalogue's model: shipped beside it, from the cache, or trained by `train` and filed there."""
-    name = f"intent-model-{digest(catalogue)}.npz"
+def model_name(catalogue: Catalogue, encoder: SentenceEncoder | None = None) -> str:
+    return f"intent-model-{digest(catalogue, encoder)}.npz"
+
+
+def cached_model(catalogue: Catalogue, train: Callable[[], IntentModel], encoder: SentenceEncoder | None = None) -> IntentModel:
+    """The catalogue's model: shipped beside it, from the cache, or trained by `train` (with
+    `encoder`, if any) and filed there."""
+    name = model_name(catalogue, encoder)
     folder = cache_folder()
     for candidate in (shipped_folder(catalogue), folder):
         path = candidate / name if candidate is not None else None
         if path is not None and path.is_file():
             try:
-                model = IntentModel.load(path)
+                model = IntentModel.load(path, encoder)
                 log.info("intent model loaded from %s", path)
                 return model
             except (OSError, ValueError, KeyError) as error:

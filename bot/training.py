@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from bot.catalogue import Catalogue
 from bot.model import NOT_OURS, Example
+
+if TYPE_CHECKING:
+    from bot.embeddings import SentenceEncoder
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 PASSAGE_MIN_WORDS = 4  # "Yes." or "Results may vary." says nothing about which question was asked
@@ -26,13 +29,14 @@ class TrainingSet:
     phrasings: tuple[Example, ...]
     passages: tuple[Example, ...]
     negatives: tuple[Example, ...]
+    encoder: SentenceEncoder | None = None  # every model trained from this set embeds its texts with it
 
     @property
     def all(self) -> tuple[Example, ...]:
         return self.phrasings + self.passages + self.negatives
 
 
-def training_set(catalogue: Catalogue, read: Callable[[str], str]) -> TrainingSet:
+def training_set(catalogue: Catalogue, read: Callable[[str], str], encoder: SentenceEncoder | None = None) -> TrainingSet:
     """The catalogue's labelled texts, each already read by `read`."""
     phrasings = tuple(
         Example(read(text), intent.id, text) for intent in catalogue.intents for text in (intent.question, *intent.examples)
@@ -46,4 +50,4 @@ def training_set(catalogue: Catalogue, read: Callable[[str], str]) -> TrainingSe
         if len(sentence.split()) >= PASSAGE_MIN_WORDS
     )
     negatives = tuple(Example(read(text), NOT_OURS, text) for text in catalogue.negatives)
-    return TrainingSet(phrasings, passages, negatives)
+    return TrainingSet(phrasings, passages, negatives, encoder)

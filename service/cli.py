@@ -270,12 +270,12 @@ def run_warm(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.loading import load_catalogue
     from bot.matcher import Matcher
-    from bot.model_cache import digest, file_model, shipped_folder
+    from bot.model_cache import file_model, model_name, shipped_folder
 
     catalogue = load_catalogue(settings.intents_dir)
     started = time.perf_counter()
-    model = Matcher(catalogue).model
-    path = file_model(model, shipped_folder(catalogue), f"intent-model-{digest(catalogue)}.npz")
+    matcher = Matcher(catalogue)
+    path = file_model(matcher.model, shipped_folder(catalogue), model_name(catalogue, matcher.encoder))
     if path is None:
         print(f"could not write the intent model into {shipped_folder(catalogue)}: starts will train it", file=sys.stderr)
         return 1
