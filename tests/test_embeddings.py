@@ -82,7 +82,8 @@ def test_with_the_setting_on_but_no_model_the_bot_says_so_once_and_answers_on_tf
         bot = SupportBot(load_catalogue(write_shop(tmp_path / "shop")))
         reply = bot.reply(Message("how long does shipping take"))
     lines = [r.getMessage() for r in caplog.records if "BOT_EMBEDDINGS" in r.getMessage()]
-    assert len(lines) == 1 and "TF-IDF features only" in lines[0] and "no-model-here" in lines[0]
+    assert len(lines) == 1 and "TF-IDF features only" in lines[0]
+    assert "no-model-here" in lines[0] or "is not installed" in lines[0]  # what is missing: the folder, or (without the extra) its reader
     assert bot.matcher.encoder is None
     assert (reply.kind, reply.intent_id) == ("answer", "delivery-time")
 
