@@ -3,7 +3,9 @@
 The procedure (`neogenesis-bot calibrate` runs it and writes `calibration.yaml` into the catalogue):
 1. Split the catalogue's phrasings and its everyday negatives into FOLDS folds, stratified by label.
    For each fold, train the intent model on the rest (answer passages always train) and score the
-   held-out texts. Every phrasing is then scored by a model that never saw it.
+   held-out texts. Every phrasing is then scored by a model that never saw it. This is done REPEATS
+   times with different splits and the predictions pooled (repeated cross-validation), because the
+   utility is flat near its best and one split's choice moved with a few edited examples.
 2. Temperature: the softmax temperature that minimises the log-loss of the held-out texts' true
    labels (temperature scaling, Guo et al. 2017): probabilities mean what they say.
 3. Thresholds, each the one that maximises the summed utility of the held-out predictions, with
@@ -33,6 +35,7 @@ from bot.training import TrainingSet
 
 CALIBRATION_FILE = "calibration.yaml"
 FOLDS = 5
+REPEATS = 3  # fold splits pooled by `calibrate`: one split's thresholds move with a handful of edited examples
 @dataclass(frozen=True)
 class Costs:
     """What each outcome is worth, relative to a right reply (+1); a fallback is worth 0."""
@@ -113,6 +116,19 @@ def cross_validate(training: TrainingSet, folds: int = FOLDS, seed: int = 0) -> 
         for row, values in zip(test_rows, fold_scores):
             scores[row, columns] = values
     return HeldOut(labels, tuple(truth), scores, tuple(e.said or e.text for e in held))
+
+
+def repeated_cross_validation(training: TrainingSet, repeats: int = REPEATS, folds: int = FOLDS) -> HeldOut:
+    """`cross_validate` with `repeats` different fold splits, pooled: every text scored `repeats`
+    times, each by a model that never saw it, so the thresholds chosen on them depend less on which
+    texts happened to share a fold."""
+    runs = [cross_validate(training, folds, seed) for seed in range(repeats)]
+    return HeldOut(
+        runs[0].labels,
+        tuple(t for run in runs for t in run.truth),
+        np.vstack([run.scores for run in runs]),
+        tuple(t for run in runs for t in run.texts),
+    )
 
 
 def calibrate(

@@ -246,13 +246,13 @@ def run_validate(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     """Cross-validate the catalogue and write the temperature and thresholds it supports."""
-    from bot.calibration import calibrate, cross_validate, write_calibration
+    from bot.calibration import calibrate, repeated_cross_validation, write_calibration
     from bot.policy import SAFETY_CATEGORIES
 
     bot = load_bot(settings)
     catalogue = bot.catalogue
     calibration = calibrate(
-        cross_validate(bot.matcher.training),
+        repeated_cross_validation(bot.matcher.training),
         is_safety=lambda label: label in catalogue.by_id and catalogue.by_id[label].category in SAFETY_CATEGORIES,
         is_social=lambda label: label in catalogue.by_id and catalogue.by_id[label].kind == "social",
         is_handoff=lambda label: label in catalogue.by_id and catalogue.by_id[label].kind == "handoff",
