@@ -18,7 +18,7 @@ SAFETY_WORDS = ("pregnan", "breastfeed", "nursing", "expecting", "oncolog", "che
 
 @pytest.fixture(scope="module")
 def scored(bot):
-    names = ("dev", "general-chat", "heldout", "blind-a1", "blind-a2", "blind-a3")
+    names = ("dev", "general-chat", "heldout", "blind-a1", "blind-a2", "blind-a3", "blind-a4")
     return {name: evaluation.evaluate(bot, evaluation.load_cases(DATA / f"{name}.yaml")) for name in names}
 
 
@@ -51,14 +51,14 @@ def test_phrasings_the_catalogue_never_saw(scored):
     assert heldout.share("wrong") <= 0.03, evaluation.report(heldout, "heldout")
 
 
-@pytest.mark.parametrize(("name", "right", "wrong"), [("blind-a1", 0.84, 0.025), ("blind-a2", 0.84, 0.025), ("blind-a3", 0.82, 0.025)])
+@pytest.mark.parametrize(("name", "right", "wrong"), [("blind-a1", 0.84, 0.025), ("blind-a2", 0.84, 0.025), ("blind-a3", 0.82, 0.025), ("blind-a4", 0.83, 0.03)])
 def test_sets_written_blind_from_the_source_documents(scored, name, right, wrong):
     scores = scored[name]
     assert scores.share("right") >= right, evaluation.report(scores, name)
     assert scores.share("wrong") <= wrong, evaluation.report(scores, name)
 
 
-@pytest.mark.parametrize("name", ["blind-conversations-c1", "blind-conversations-c2", "blind-conversations-c3"])
+@pytest.mark.parametrize("name", ["blind-conversations-c1", "blind-conversations-c2", "blind-conversations-c3", "blind-conversations-c4"])
 def test_conversations_written_blind_keep_their_follow_ups(bot, name):
     scores = evaluation.evaluate_conversations(bot, evaluation.load_conversations(DATA / f"{name}.yaml"))
     report = evaluation.conversation_report(scores, name)
