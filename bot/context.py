@@ -27,14 +27,16 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from bot.catalogue import Catalogue, Intent
 from bot.policy import Decision
-from bot.records import Message, Reply
+from bot.records import Reply
 
 if TYPE_CHECKING:
     from bot.core import SupportBot
+    from bot.matcher import Ranking
+    from bot.records import Match
 
 # Openings that hang a message on what came before: "and the 30ml?", "what about breastfeeding?"
 LEAD_INS = (
@@ -188,7 +190,7 @@ def products_covered(intent: Intent, region: str, catalogue: Catalogue) -> set[s
     return set(products_in(intent.question + " " + (answer if isinstance(answer, str) else ""), catalogue))
 
 
-def knows_it_cannot_answer(bot: SupportBot, ranking) -> bool:
+def knows_it_cannot_answer(bot: SupportBot, ranking: Ranking) -> bool:
     """Whether the message's likeliest intent is a topic the catalogue says it cannot answer ("is
     it vegan?"), likely enough to be offered: context must not turn that into another answer."""
     if not ranking.matches:
@@ -221,7 +223,7 @@ def answered_per_product(bot: SupportBot, likeliest: list[str]) -> bool:
     return len(per_product - {frozenset()}) >= 2
 
 
-def top_p(matches) -> list[str]:
+def top_p(matches: Sequence[Match]) -> list[str]:
     """The likeliest intents, best first, until they hold LIKELIEST of the probability."""
     found, held = [], 0.0
     for match in matches:
