@@ -52,7 +52,7 @@ SUPPORT_DESK = Costs(  # the brand's: never a confident wrong answer
         "answer": 3.0,  # a confident wrong answer undoes three right ones
         "safety": 20.0,  # pregnancy, oncology, contraindications: next to never
         "handoff": 1.0,  # a person reads every hand-off: a needless one costs a wait
-        "social": 0.5,  # a misplaced "you're welcome" costs little
+        "social": 1.0,  # small talk given to a real request ("btc or eth?" -> "I am a bot") costs as much as a needless hand-off
     },
     answered_negative=3.0,
     click=0.5,
