@@ -223,20 +223,6 @@ def _temperature(held: HeldOut) -> float:
     return float(minimize_scalar(log_loss, bounds=(0.05, 100.0), method="bounded").x)
 
 
-def _lowest_precise(confidence: np.ndarray, right: np.ndarray, among: np.ndarray, precision: float) -> float:
-    """The lowest threshold at which the predictions `among` at or above it are right `precision` of the time."""
-    values = confidence[among]
-    if not len(values):
-        return 1.0
-    order = np.argsort(-values)
-    hits = np.cumsum(right[among][order])
-    shares = hits / np.arange(1, len(values) + 1)
-    good = np.nonzero(shares >= precision - 1e-9)[0]
-    if not len(good):
-        return float(values[order[0]])
-    return float(values[order[good[-1]]])
-
-
 # -- the file -------------------------------------------------------------------------------------
 
 def read_calibration(folder: Path) -> Calibration | None:

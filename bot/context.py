@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Sequence
 
 from bot.catalogue import Catalogue, Intent
-from bot.policy import Decision
+from bot.policy import Decision, decide
 from bot.records import Reply
 
 if TYPE_CHECKING:
@@ -256,12 +256,9 @@ def about_the_product(decision: Decision | None, text: str, context: Context, ca
 def names_only_products(text: str, catalogue: Catalogue) -> bool:
     """Whether a follow-up says nothing but which products ("and the eye serum?", "what about Booster"):
     it asks the last question again, about them."""
-    said = words(text)
-    for lead in sorted(LEAD_INS, key=len, reverse=True):
-        if opens_with_lead_in(said) and " ".join(said).startswith(lead + " "):
-            said = said[len(lead.split()):]
-            break
-    rest = without_products(" ".join(said), catalogue).split()
+    said = " ".join(words(text))
+    lead = next((lead for lead in sorted(LEAD_INS, key=len, reverse=True) if said.startswith(lead + " ")), "")
+    rest = without_products(said[len(lead):], catalogue).split()
     return all(word in POINTERS or word in CONNECTIVES for word in rest)
 
 
@@ -329,10 +326,12 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
     if context is None:
         return None
     named = products_in(text, bot.catalogue)
-    alone = bot.decide(text)
-    if not (leans_on_context(text, bot.catalogue) or unsaid_product(bot, text, alone, named, context)):
-        return None  # a question of its own; unless it leaves out the product and would be answered about another
     ranking = bot.rank(text)
+    alone = decide(ranking, bot.catalogue, bot.thresholds)
+    unsaid = unsaid_product(bot, text, alone, named, context)
+    if not (leans_on_context(text, bot.catalogue) or unsaid):
+        return None  # a question of its own; unless it leaves out the product and would be answered about another
+    pointing = points_back(text, bot.catalogue)
     last = bot.catalogue.by_id.get(context.intent_id)
     elsewhere = region_named_in(text, bot.catalogue)
     if elsewhere and elsewhere != (region or context.region) and last is not None and last.region_dependent and not named:
@@ -340,11 +339,11 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
         return Reading(context.question, Decision("answer", last, 1.0), follow_up=True, region=elsewhere)
     if alone.kind in ("social", "handoff") or (alone.kind == "fallback" and not named and not opens_with_lead_in(words(text)) and knows_it_cannot_answer(bot, ranking)):
         return Reading(text, alone)  # small talk, "talk to a person", a topic we know we can't answer
-    if last is not None and last.kind == "handoff" and not named and points_back(text, bot.catalogue):
+    if last is not None and last.kind == "handoff" and not named and pointing:
         # after "I got a rash from Booster": "should I keep using it?" is for the same person to answer
         return Reading(text, Decision("handoff", last, 1.0), follow_up=True)
     everyday = not named and ranking.not_ours >= 0.5  # "umm i dunno", "let Carl know that he sucks"
-    if everyday and not points_back(text, bot.catalogue):
+    if everyday and not pointing:
         return Reading(text, alone)  # more likely no question at all than half of one
     own_score = {match.intent_id: match.score for match in ranking.matches}
     where = region or context.region
@@ -358,12 +357,12 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
         if decision.intent is not None and not asks_what_it_answers(bot, reading, decision.intent.id):
             continue  # "and Eye Serum?" after bottle life: an Eye Serum answer about something else is none
         if decision.kind in CONFIDENT and decision.intent is not None:
-            if not (named or len(words(text)) <= SHORT or decision.intent.id in own_score or (not everyday and points_back(text, bot.catalogue) and about_the_product(decision, text, context, bot.catalogue))):
+            if not (named or len(words(text)) <= SHORT or decision.intent.id in own_score or (not everyday and pointing and about_the_product(decision, text, context, bot.catalogue))):
                 continue  # a whole question whose own words point nowhere near that answer: not this one
             sure.append((decision.score + own_score.get(decision.intent.id, 0.0), Reading(reading, decision, follow_up=True)))
         elif decision.kind == "clarify" and not everyday:
             candidates.extend(o for o in decision.options if o not in candidates)
-    continues = points_back(text, bot.catalogue) and len(words(text)) <= HALF_A_QUESTION
+    continues = pointing and len(words(text)) <= HALF_A_QUESTION
     specific = [pair for pair in sure if about_the_product(pair[1].decision, text, context, bot.catalogue)]
     if (
         alone.kind in CONFIDENT
@@ -371,7 +370,7 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
         and not (sure and continues)
         and not (swapped and names_only_products(text, bot.catalogue))  # "and Eye Serum?" asks the last question again
         and not (specific and not products_in(alone.intent.question, bot.catalogue))  # about Recovery, "how often?" is Recovery's
-        and not unsaid_product(bot, text, alone, named, context)
+        and not unsaid
     ):
         # "what about the eye serum?", "is it scented?": short and pointing back, it continues; a
         # longer one ("also why does recovery smell so weird?") may be a question of its own
@@ -379,11 +378,11 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
     answer = last.answer_for(region or context.region) if last else None
     if named and last and last.kind == "answer" and isinstance(answer, str) and set(named) <= set(products_in(answer, bot.catalogue)):
         # "how much SRM is in Booster?" "and Recovery?": the last answer already covers the new product
-        swapped = swap_products(context.question, context.products, named, bot.catalogue)
-        sure.append((1.0 + own_score.get(last.id, 0.0), Reading(swapped, Decision("answer", last, 1.0), follow_up=True)))
+        asked_again = swap_products(context.question, context.products, named, bot.catalogue)
+        sure.append((1.0 + own_score.get(last.id, 0.0), Reading(asked_again, Decision("answer", last, 1.0), follow_up=True)))
     if sure:
         return max(sure, key=lambda pair: pair[0])[1]
-    if not candidates and alone.kind == "fallback" and points_back(text, bot.catalogue) and last is not None:
+    if not candidates and alone.kind == "fallback" and pointing and last is not None:
         # "which has the most?": nothing sure, but it is about the last answer; offer it and its kin
         related = [bot.catalogue.by_id[i] for i in last.related if i in bot.catalogue.by_id]
         candidates = [i for i in (last, *related) if i.kind in ("answer", "handoff")]

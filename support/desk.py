@@ -229,16 +229,10 @@ class SupportDesk:
             self.state.save_context(message.thread, message.user_id, **_columns(context))
         return reply
 
-    def _moves_on(self, message: Message) -> bool:
-        """Whether a message is a question of its own (or a follow-up) rather than a reply to us."""
+    def _reply_in_context(self, message: Message) -> Reply:
+        """What the bot would say to `message` in its conversation, without keeping anything."""
         context = self._context(self.state.context_of(message.thread), message)
-        return self.bot.converse(message, context, self.state.clock()).reply.kind in ("answer", "escalate", "social")
-
-    def _same_hand_off(self, message: Message, ticket: Ticket) -> bool:
-        """Whether a message while we wait for a contact continues the hand-off itself."""
-        context = self._context(self.state.context_of(message.thread), message)
-        reply = self.bot.converse(message, context, self.state.clock()).reply
-        return reply.kind == "escalate" and reply.intent_id == ticket.intent
+        return self.bot.converse(message, context, self.state.clock()).reply
 
     def _depends_on_region(self, reply: Reply) -> bool:
         """Whether `reply` would say something else in another region: a hand-off (the address
@@ -310,9 +304,10 @@ class SupportDesk:
             return self.bot.writer.notice("contact_cancelled", ticket.region, kind="social")
         contact = find_contact(message.text)
         if contact is None:
-            if self._same_hand_off(message, ticket):  # "should I stop using it?": for the same person to answer
+            would_say = self._reply_in_context(message)
+            if would_say.kind == "escalate" and would_say.intent_id == ticket.intent:  # "should I stop using it?": the same hand-off
                 return self._handoff_reply(Reply("escalate", "", ticket.region, ticket.intent, reason=ticket.reason), ticket, "ask_contact", with_brand_words=False)
-            if self._moves_on(message):
+            if would_say.kind in ("answer", "escalate", "social"):  # a question of its own (or a follow-up), not a reply to us
                 self.tickets.cancel(ticket)
                 log.info("hand-off %s dropped: the customer moved on", ticket.code)
                 return None
