@@ -348,6 +348,9 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
     own_score = {match.intent_id: match.score for match in ranking.matches}
     where = region or context.region
     swapped = bool(named) and set(named) != set(context.products)
+    # "and Recovery?", "same for booster?" ask the last question again; "ok and how much is Recovery
+    # in Canadian dollars?" asks its own
+    re_asks = names_only_products(text, bot.catalogue) or len(words(text)) <= HALF_A_QUESTION
     sure: list[tuple[float, Reading]] = []
     candidates = []
     for reading in readings(text, context, bot.catalogue):
@@ -357,7 +360,7 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
         if decision.intent is not None and not asks_what_it_answers(bot, reading, decision.intent.id):
             continue  # "and Eye Serum?" after bottle life: an Eye Serum answer about something else is none
         if decision.kind in CONFIDENT and decision.intent is not None:
-            if not (named or len(words(text)) <= SHORT or decision.intent.id in own_score or (not everyday and pointing and about_the_product(decision, text, context, bot.catalogue))):
+            if not ((named and re_asks) or len(words(text)) <= SHORT or decision.intent.id in own_score or (not everyday and pointing and about_the_product(decision, text, context, bot.catalogue))):
                 continue  # a whole question whose own words point nowhere near that answer: not this one
             sure.append((decision.score + own_score.get(decision.intent.id, 0.0), Reading(reading, decision, follow_up=True)))
         elif decision.kind == "clarify" and not everyday:
@@ -382,7 +385,7 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
         sure.append((1.0 + own_score.get(last.id, 0.0), Reading(asked_again, Decision("answer", last, 1.0), follow_up=True)))
     if sure:
         return max(sure, key=lambda pair: pair[0])[1]
-    if not candidates and alone.kind == "fallback" and pointing and last is not None:
+    if not candidates and alone.kind == "fallback" and continues and last is not None:
         # "which has the most?": nothing sure, but it is about the last answer; offer it and its kin
         related = [bot.catalogue.by_id[i] for i in last.related if i in bot.catalogue.by_id]
         candidates = [i for i in (last, *related) if i.kind in ("answer", "handoff")]

@@ -201,3 +201,16 @@ def test_after_talk_to_a_person_a_new_question_is_answered(chat):
 def test_a_short_question_that_is_no_question_stays_unanswered(chat):
     _, dunno = chat("how long does the recovery 15ml last", "umm i dunno")
     assert dunno.kind != "answer"
+
+
+
+def test_a_long_question_naming_another_product_asks_its_own(chat):
+    _, euros = chat("is it safe to use your products while pregnant", "ok and how much is booster in euros, im living in berlin")
+    assert euros.kind != "answer"
+    _, expiry = chat("got a rash after 2 days of booster, should i stop", "also how long does recovery last once opened, when does it expire")
+    assert expiry.kind != "escalate"
+
+
+def test_a_long_message_that_asks_nothing_is_not_offered_the_last_answer(chat):
+    _, weather = chat("can I use Recovery after microneedling?", "any idea what the weather will be like this weekend in perth")
+    assert weather.kind == "fallback"
