@@ -21,7 +21,7 @@ from bot.embeddings import sentence_encoder
 from bot.english import English, english
 from bot.model import NOT_OURS, IntentModel, probabilities
 from bot.model_cache import cached_model
-from bot.normalise import Normalised, Normaliser
+from bot.normalise import PRODUCT_PREFIX, Normalised, Normaliser
 from bot.records import Match
 from bot.training import TrainingSet, training_set
 
@@ -37,6 +37,9 @@ class Ranking:
     reading: Normalised
     triggered: str | None = None
     not_ours: float = 0.0
+
+
+ANY_PRODUCT = " " + PRODUCT_PREFIX  # how every product name starts in a reading: "recovery" -> "#recovery"
 
 
 class Matcher:
@@ -83,9 +86,10 @@ class Matcher:
         )
 
     def _trigger_parts(self, trigger: str) -> list[list[str]]:
-        """ "itchy|stinging + since i started|after using": every part must appear, any of its phrases."""
+        """ "itchy|stinging + since i started|after using": every part must appear, any of its phrases;
+        `{product}` is any of the catalogue's products, by any of its names."""
         return [
-            [f" {self.normalise(phrase).plain} " for phrase in part.split("|") if phrase.strip()]
+            [ANY_PRODUCT if phrase.strip() == "{product}" else f" {self.normalise(phrase).plain} " for phrase in part.split("|") if phrase.strip()]
             for part in trigger.split("+")
         ]
 
