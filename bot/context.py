@@ -316,8 +316,8 @@ def readings(text: str, context: Context, catalogue: Catalogue) -> list[str]:
 
 
 def read(bot: SupportBot, text: str, context: Context | None, region: str | None = None) -> Reading | None:
-    """How to take `text` in a conversation whose last answer was `context`; None when it does not
-    lean on it (a new question stands alone).
+    """How to take `text` in a conversation whose last answer was `context` (None: there is none).
+    A message that does not lean on it (a new question) is read as it stands.
 
     Every reading the core is sure of is a candidate; the one that wins is the surest by its own
     score plus the score the message alone gives its intent, so the words the person just typed
@@ -330,7 +330,7 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
     alone = decide(ranking, bot.catalogue, bot.thresholds)
     unsaid = unsaid_product(bot, text, alone, named, context)
     if not (leans_on_context(text, bot.catalogue) or unsaid):
-        return None  # a question of its own; unless it leaves out the product and would be answered about another
+        return Reading(text, alone)  # a question of its own; unless it leaves out the product and would be answered about another
     pointing = points_back(text, bot.catalogue)
     last = bot.catalogue.by_id.get(context.intent_id)
     elsewhere = region_named_in(text, bot.catalogue)

@@ -76,6 +76,10 @@ class SupportBot:
         except Exception:  # a bug must cost one reply, not the conversation
             log.exception("matching failed for a message from %s", message.channel)
             return self.writer.fallback(region)
+        return self._reply_to(text, decision, region)
+
+    def _reply_to(self, text: str, decision: Decision, region: str) -> Reply:
+        """The reply to a message as it stands, once decided."""
         if decision.kind == "fallback" and decision.intent is None and not _looks_like_text(text):
             return self.writer.notice("no_text", region)
         return self.write(decision, region)
@@ -114,7 +118,9 @@ class SupportBot:
                 return conversation.Turn(self.writer.fallback(region), context)
         if reading is not None and reading.follow_up:
             reply = self.write(reading.decision, reading.region or region)
-        else:  # the message as it stands
+        elif reading is not None and reading.decision is not None:  # the message as it stands, already decided
+            reply = self._reply_to(text, reading.decision, region)
+        else:
             reading, reply = conversation.Reading(text), self.reply(message)
         return conversation.Turn(reply, conversation.carry_on(reading, reply, context, region, now, self.catalogue))
 

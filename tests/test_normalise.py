@@ -25,7 +25,7 @@ def test_product_aliases_become_one_term(read):
 
 def test_synonyms(read):
     assert read("mum-to-be").terms == read("pregnant").terms
-    assert read("baby on the way 🤰").terms == read("pregnant pregnant").terms
+    assert read("baby on the way").terms == read("pregnant").terms
     assert read("6 months along").terms == read("6 pregnant").terms
     assert read("nursing").terms == read("breastfeeding").terms
     assert read("are you a stockist").terms == read("are you a reseller").terms
