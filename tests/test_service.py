@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_SECRET = "service-webhook-secret"
 
 
+START_SECONDS = 90
+
+
 class RunningService:
     """`python -m service serve` in a subprocess, against the fake Slack and Telegram APIs."""
 
@@ -53,7 +56,8 @@ class RunningService:
         self.log = (tmp_path / "service.log").open("w+")
         self.process = subprocess.Popen([sys.executable, "-m", "service", "serve"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.http = httpx.Client(base_url=self.url, timeout=5)
-        eventually(lambda: self.http.get("/healthz").status_code == 200, what="the service to start")
+        # a deadline, not a delay: a start on a busy 2-core machine (imports, the model) can take a while
+        eventually(lambda: self.http.get("/healthz").status_code == 200, timeout=START_SECONDS, what="the service to start", running=lambda: self.process.poll() is None)
         self.slack = SlackSender(f"{self.url}/slack/events", SLACK_SECRET)
 
     def health(self) -> dict:
