@@ -60,6 +60,7 @@ class IntentModel:
     def __init__(self, examples: Sequence[Example], encoder: SentenceEncoder | None = None, embedding_scale: float = EMBEDDING_SCALE) -> None:
         if len({e.label for e in examples}) < 2:
             raise ValueError("the intent model needs examples of at least two labels")
+        release_free_memory()  # from here on, the big blocks counting makes and frees go back as freed
         texts = [e.text for e in examples]
         self._words = _word_features()
         self._chars = _char_features()
