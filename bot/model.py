@@ -24,6 +24,8 @@ import numpy as np
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from bot.memory import release_free_memory
+
 if TYPE_CHECKING:
     from bot.embeddings import SentenceEncoder
 
@@ -58,6 +60,7 @@ class IntentModel:
     def __init__(self, examples: Sequence[Example], encoder: SentenceEncoder | None = None, embedding_scale: float = EMBEDDING_SCALE) -> None:
         if len({e.label for e in examples}) < 2:
             raise ValueError("the intent model needs examples of at least two labels")
+        release_free_memory()  # from here on, the big blocks counting makes and frees go back as freed
         texts = [e.text for e in examples]
         self._words = _word_features()
         self._chars = _char_features()
@@ -69,11 +72,19 @@ class IntentModel:
 
             parts.append(csr_matrix(self._embedding_scale * training_embeddings(encoder, texts)))
         features = hstack(parts).tocsr()
+        del parts  # copied into `features`: training need not carry them too
         from sklearn.svm import LinearSVC  # training only: a model from the cache scores without it
 
+        # Memory: liblinear's peak holds the float64 weights twice (its own, then numpy's copy) on
+        # top of all that is resident. So it gets integer labels (numbered in the strings' sorted
+        # order, as scikit-learn numbers them itself), and what reading and counting freed goes
+        # back to the system first.
+        names, codes = np.unique([e.label for e in examples], return_inverse=True)
         classifier = LinearSVC(C=REGULARISATION, random_state=0)
-        classifier.fit(features, [e.label for e in examples])
-        self.labels: tuple[str, ...] = tuple(classifier.classes_)
+        release_free_memory()
+        classifier.fit(features, codes)
+        del features
+        self.labels: tuple[str, ...] = tuple(str(name) for name in names[classifier.classes_])
         # Kept as plain arrays: scoring is one sparse product, no estimator call on the hot path.
         coef, bias = classifier.coef_, classifier.intercept_
         if len(self.labels) == 2:  # one score for the second label; the first gets its negative
