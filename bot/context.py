@@ -199,6 +199,13 @@ def knows_it_cannot_answer(bot: SupportBot, ranking: Ranking) -> bool:
     return best is not None and best.kind == "fallback" and ranking.matches[0].score >= bot.thresholds.clarify
 
 
+def may_be_small_talk(bot: SupportBot, ranking: Ranking) -> bool:
+    """Whether small talk is likely enough to be offered ("ok will email them, thanks"): then a
+    message after a hand-off is no question for the same person."""
+    social = sum(m.score for m in ranking.matches if (i := bot.catalogue.by_id.get(m.intent_id)) is not None and i.kind == "social")
+    return social >= bot.thresholds.clarify
+
+
 def unsaid_product(bot: SupportBot, text: str, decision: Decision, named: tuple[str, ...], context: Context) -> bool:
     """Whether `text` asks something whose answer differs by product without naming one, and
     alone would get another product's answer than the conversation's: "how long does a bottle
@@ -339,7 +346,7 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
         return Reading(context.question, Decision("answer", last, 1.0), follow_up=True, region=elsewhere)
     if alone.kind in ("social", "handoff") or (alone.kind == "fallback" and not named and not opens_with_lead_in(words(text)) and knows_it_cannot_answer(bot, ranking)):
         return Reading(text, alone)  # small talk, "talk to a person", a topic we know we can't answer
-    if last is not None and last.kind == "handoff" and not named and pointing:
+    if last is not None and last.kind == "handoff" and not named and pointing and not may_be_small_talk(bot, ranking):
         # after "I got a rash from Booster": "should I keep using it?" is for the same person to answer
         return Reading(text, Decision("handoff", last, 1.0), follow_up=True)
     everyday = not named and ranking.not_ours >= 0.5  # "umm i dunno", "let Carl know that he sucks"

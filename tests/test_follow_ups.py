@@ -214,3 +214,9 @@ def test_a_long_question_naming_another_product_asks_its_own(chat):
 def test_a_long_message_that_asks_nothing_is_not_offered_the_last_answer(chat):
     _, weather = chat("can I use Recovery after microneedling?", "any idea what the weather will be like this weekend in perth")
     assert weather.kind == "fallback"
+
+
+def test_thanks_after_a_hand_off_is_not_another_hand_off(chat):
+    reaction, thanks = chat("my cheeks are burning and blistering since i used the booster", "ok thanks, i will email them")
+    assert reaction.kind == "escalate"
+    assert thanks.kind != "escalate"
