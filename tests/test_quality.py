@@ -3,8 +3,8 @@
 dev.yaml is the team's development set; general-chat.yaml is everyday assistant chatter that must
 never get an FAQ answer; heldout.yaml was written from the source documents without looking at the
 catalogue's examples, so it shows how the bot does on phrasings it was never shown; blind-a1 and
-blind-a2 were written by helpers who saw only the source documents (their first measurement is in
-tests/data/README.md), and the floors below keep the figures they gave from slipping.
+blind-a6 and blind-b5/b6 were written by helpers who saw only the source documents (their first
+measurement is in tests/data/README.md), and the floors below keep the figures they gave from slipping.
 """
 
 import pytest
@@ -18,7 +18,7 @@ SAFETY_WORDS = ("pregnan", "breastfeed", "nursing", "expecting", "oncolog", "che
 
 @pytest.fixture(scope="module")
 def scored(bot):
-    names = ("dev", "general-chat", "heldout", "blind-a1", "blind-a2", "blind-a3", "blind-a4")
+    names = ("dev", "general-chat", "heldout", "blind-a1", "blind-a2", "blind-a3", "blind-a4", "blind-a5", "blind-b5", "blind-a6", "blind-b6")
     return {name: evaluation.evaluate(bot, evaluation.load_cases(DATA / f"{name}.yaml")) for name in names}
 
 
@@ -51,19 +51,34 @@ def test_phrasings_the_catalogue_never_saw(scored):
     assert heldout.share("wrong") <= 0.03, evaluation.report(heldout, "heldout")
 
 
-@pytest.mark.parametrize(("name", "right", "wrong"), [("blind-a1", 0.84, 0.025), ("blind-a2", 0.84, 0.025), ("blind-a3", 0.82, 0.025), ("blind-a4", 0.83, 0.03)])
+@pytest.mark.parametrize(
+    ("name", "right", "wrong"),
+    [
+        ("blind-a1", 0.84, 0.025),
+        ("blind-a2", 0.84, 0.025),
+        ("blind-a3", 0.82, 0.025),
+        ("blind-a4", 0.83, 0.03),
+        ("blind-a5", 0.85, 0.03),
+        ("blind-b5", 0.76, 0.03),
+        ("blind-a6", 0.80, 0.03),
+        ("blind-b6", 0.75, 0.03),
+    ],
+)
 def test_sets_written_blind_from_the_source_documents(scored, name, right, wrong):
     scores = scored[name]
     assert scores.share("right") >= right, evaluation.report(scores, name)
     assert scores.share("wrong") <= wrong, evaluation.report(scores, name)
 
 
-@pytest.mark.parametrize("name", ["blind-conversations-c1", "blind-conversations-c2", "blind-conversations-c3", "blind-conversations-c4"])
-def test_conversations_written_blind_keep_their_follow_ups(bot, name):
+@pytest.mark.parametrize(
+    ("name", "follow_ups_right"),
+    [(f"blind-conversations-c{n}", 0.75) for n in range(1, 6)] + [("blind-conversations-c6", 0.73)],
+)
+def test_conversations_written_blind_keep_their_follow_ups(bot, name, follow_ups_right):
     scores = evaluation.evaluate_conversations(bot, evaluation.load_conversations(DATA / f"{name}.yaml"))
     report = evaluation.conversation_report(scores, name)
     follow_ups = scores.turns(first=False)
-    assert sum(o.verdict == "right" for o in follow_ups) >= 0.75 * len(follow_ups), report
+    assert sum(o.verdict == "right" for o in follow_ups) >= follow_ups_right * len(follow_ups), report
     every = scores.turns()
     assert sum(o.verdict == "wrong" for o in every) <= 0.05 * len(every), report
 
