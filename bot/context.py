@@ -357,7 +357,9 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
     swapped = bool(named) and set(named) != set(context.products)
     # "and Recovery?", "same for booster?" ask the last question again; "ok and how much is Recovery
     # in Canadian dollars?" asks its own
-    re_asks = names_only_products(text, bot.catalogue) or len(words(text)) <= HALF_A_QUESTION
+    length = len(words(text))
+    only_products = names_only_products(text, bot.catalogue)
+    re_asks = only_products or length <= HALF_A_QUESTION
     sure: list[tuple[float, Reading]] = []
     candidates = []
     for reading in readings(text, context, bot.catalogue):
@@ -367,18 +369,18 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
         if decision.intent is not None and not asks_what_it_answers(bot, reading, decision.intent.id):
             continue  # "and Eye Serum?" after bottle life: an Eye Serum answer about something else is none
         if decision.kind in CONFIDENT and decision.intent is not None:
-            if not ((named and re_asks) or len(words(text)) <= SHORT or decision.intent.id in own_score or (not everyday and pointing and about_the_product(decision, text, context, bot.catalogue))):
+            if not ((named and re_asks) or length <= SHORT or decision.intent.id in own_score or (not everyday and pointing and about_the_product(decision, text, context, bot.catalogue))):
                 continue  # a whole question whose own words point nowhere near that answer: not this one
             sure.append((decision.score + own_score.get(decision.intent.id, 0.0), Reading(reading, decision, follow_up=True)))
         elif decision.kind == "clarify" and not everyday:
             candidates.extend(o for o in decision.options if o not in candidates)
-    continues = pointing and len(words(text)) <= HALF_A_QUESTION
+    continues = pointing and length <= HALF_A_QUESTION
     specific = [pair for pair in sure if about_the_product(pair[1].decision, text, context, bot.catalogue)]
     if (
         alone.kind in CONFIDENT
         and alone.intent is not None
         and not (sure and continues)
-        and not (swapped and names_only_products(text, bot.catalogue))  # "and Eye Serum?" asks the last question again
+        and not (swapped and only_products)  # "and Eye Serum?" asks the last question again
         and not (specific and not products_in(alone.intent.question, bot.catalogue))  # about Recovery, "how often?" is Recovery's
         and not unsaid
     ):
@@ -399,7 +401,7 @@ def read(bot: SupportBot, text: str, context: Context | None, region: str | None
     if candidates:
         options = tuple(candidates)[: bot.thresholds.max_options]
         return Reading(text, Decision("clarify", options[0], alone.score, options), follow_up=True)
-    if swapped and names_only_products(text, bot.catalogue):
+    if swapped and only_products:
         # "and Eye Serum?" when no answer says that about Eye Serum: say so, not something else about it
         return Reading(text, Decision("fallback", None, 0.0, products=frozenset(named)), follow_up=True)
     return Reading(text, alone)
