@@ -11,7 +11,7 @@ are the content team's rules, and they win over any model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Sequence
 
@@ -37,6 +37,9 @@ class Ranking:
     reading: Normalised
     triggered: str | None = None
     not_ours: float = 0.0
+    # matched intents whose question is about products the message does not name ("how many pumps
+    # of Booster?" and Recovery's bottle life): never a confident answer to it
+    about_other_products: frozenset[str] = frozenset()
 
 
 ANY_PRODUCT = " " + PRODUCT_PREFIX  # how every product name starts in a reading: "recovery" -> "#recovery"
@@ -55,6 +58,11 @@ class Matcher:
         self._catalogue = catalogue
         self.encoder = sentence_encoder()  # None unless BOT_EMBEDDINGS=on and the model is installed
         self.model = cached_model(catalogue, lambda: IntentModel(self.training.all, self.encoder), self.encoder)
+        self._asks_about = {  # intents about named products: those the question names, and the answers' too
+            intent.id: asks | frozenset().union(*(self.normalise(a).products for a in intent.answers.values() if isinstance(a, str)))
+            for intent in catalogue.intents
+            if (asks := self.normalise(intent.question).products)
+        }
         self._triggers = [
             (intent.id, trigger, self._trigger_parts(trigger)) for intent in catalogue.intents for trigger in intent.triggers
         ]
@@ -75,7 +83,13 @@ class Matcher:
         if not reading.plain.strip():
             return Ranking((), reading, triggered, 1.0)
         p = probabilities(self.model.scores(reading.plain), self.calibration.temperature)
-        return ranking_of(self.model.labels, p, reading, triggered, limit)
+        ranking = ranking_of(self.model.labels, p, reading, triggered, limit)
+        if not reading.products:
+            return ranking
+        elsewhere = frozenset(
+            m.intent_id for m in ranking.matches if (asks := self._asks_about.get(m.intent_id)) and not asks & reading.products
+        )
+        return replace(ranking, about_other_products=elsewhere)
 
     def triggered(self, plain: str) -> str | None:
         """The hand-off whose trigger a reading (`Normalised.plain`) contains, if any."""

@@ -2,8 +2,9 @@
 
 The matcher says how likely each intent is; this module decides how sure is sure enough, with the
 thresholds that cross-validation chose (`bot.calibration`). An answer needs a confident best intent
-that is more likely than "none of ours"; safety answers need more. Near misses become a "did you
-mean" choice that asserts nothing; anything weaker is an honest fallback.
+that is more likely than "none of ours"; safety answers need more; an answer about another product
+than the message names is never given as one. Near misses become a "did you mean" choice that
+asserts nothing; anything weaker is an honest fallback.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def decide(ranking: Ranking, catalogue: Catalogue, thresholds: Thresholds = Thre
         needed = thresholds.handoff
     else:
         needed = thresholds.answer
-    if score >= needed and lead >= thresholds.margin:
+    if score >= needed and lead >= thresholds.margin and best.id not in ranking.about_other_products:
         return Decision("handoff" if best.kind == "handoff" else "answer", best, score, products=ranking.reading.products)
     if score < thresholds.clarify:
         return Decision("fallback", score=score)

@@ -1,0 +1,20 @@
+"""One fact inside a long answer is an answer of its own: people ask about it directly."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("text", "fact"),
+    [
+        ("can i put skin serum under my eyes", "eye area"),
+        ("does recovery come as a spray for bigger areas", "spray version"),
+        ("what does TEWL stand for", "transepidermal water loss"),
+        ("is recovery greasy or does it sink in", "absorbs completely"),
+        ("does the body cream have s2rm in it", "5%"),
+        ("how does retinoate compare to prescription tret", "nearly as effective as prescription tretinoin"),
+    ],
+)
+def test_an_attribute_question_gets_the_fact(ask, text, fact):
+    assert fact in ask(text, region="AU")
