@@ -3,7 +3,7 @@
 dev.yaml is the team's development set; general-chat.yaml is everyday assistant chatter that must
 never get an FAQ answer; heldout.yaml was written from the source documents without looking at the
 catalogue's examples, so it shows how the bot does on phrasings it was never shown; blind-a1 and
-blind-a6 and blind-b5/b6 were written by helpers who saw only the source documents (their first
+blind-a7 and blind-b5 to blind-b7 were written by helpers who saw only the source documents (their first
 measurement is in tests/data/README.md), and the floors below keep the figures they gave from slipping.
 """
 
@@ -18,7 +18,7 @@ SAFETY_WORDS = ("pregnan", "breastfeed", "nursing", "expecting", "oncolog", "che
 
 @pytest.fixture(scope="module")
 def scored(bot):
-    names = ("dev", "general-chat", "heldout", "blind-a1", "blind-a2", "blind-a3", "blind-a4", "blind-a5", "blind-b5", "blind-a6", "blind-b6")
+    names = ("dev", "general-chat", "heldout", "blind-a1", "blind-a2", "blind-a3", "blind-a4", "blind-a5", "blind-b5", "blind-a6", "blind-b6", "blind-a7", "blind-b7")
     return {name: evaluation.evaluate(bot, evaluation.load_cases(DATA / f"{name}.yaml")) for name in names}
 
 
@@ -54,14 +54,16 @@ def test_phrasings_the_catalogue_never_saw(scored):
 @pytest.mark.parametrize(
     ("name", "right", "wrong"),
     [
-        ("blind-a1", 0.84, 0.025),
-        ("blind-a2", 0.84, 0.025),
-        ("blind-a3", 0.82, 0.025),
-        ("blind-a4", 0.83, 0.03),
-        ("blind-a5", 0.85, 0.03),
-        ("blind-b5", 0.76, 0.03),
-        ("blind-a6", 0.80, 0.03),
-        ("blind-b6", 0.75, 0.03),
+        ("blind-a1", 0.85, 0.025),
+        ("blind-a2", 0.87, 0.025),
+        ("blind-a3", 0.83, 0.025),
+        ("blind-a4", 0.87, 0.03),
+        ("blind-a5", 0.90, 0.03),
+        ("blind-b5", 0.78, 0.03),
+        ("blind-a6", 0.84, 0.03),
+        ("blind-b6", 0.83, 0.03),
+        ("blind-a7", 0.86, 0.03),
+        ("blind-b7", 0.84, 0.03),
     ],
 )
 def test_sets_written_blind_from_the_source_documents(scored, name, right, wrong):
@@ -72,7 +74,7 @@ def test_sets_written_blind_from_the_source_documents(scored, name, right, wrong
 
 @pytest.mark.parametrize(
     ("name", "follow_ups_right"),
-    [(f"blind-conversations-c{n}", 0.75) for n in range(1, 6)] + [("blind-conversations-c6", 0.73)],
+    [(f"blind-conversations-c{n}", 0.75) for n in range(1, 6)] + [("blind-conversations-c6", 0.75), ("blind-conversations-c7", 0.72)],
 )
 def test_conversations_written_blind_keep_their_follow_ups(bot, name, follow_ups_right):
     scores = evaluation.evaluate_conversations(bot, evaluation.load_conversations(DATA / f"{name}.yaml"))
