@@ -273,8 +273,8 @@ class _IntentChecker:
         else:
             if reason is not None:
                 self._problem("`reason` belongs to hand-off intents only (kind: handoff)")
-            if triggers:
-                self._problem("`triggers` belong to hand-off intents only (kind: handoff)")
+            if triggers and kind != "fallback":
+                self._problem("`triggers` belong to hand-off and out-of-scope intents only (kind: handoff or fallback)")
         answers = self._answers(kind)
         if self.problems:
             return None

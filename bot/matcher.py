@@ -5,8 +5,9 @@ product aliases and synonyms become one term each), then scored by the intent mo
 the catalogue (`bot.model`, trained here on every load and live reload, or taken from the model
 cache when the catalogue has not changed), and the scores become
 probabilities with the temperature that cross-validation chose (`bot.calibration`).
-A hand-off trigger ("rash", "refund") found in the message puts its hand-off at the top: triggers
-are the content team's rules, and they win over any model.
+A hand-off trigger ("rash", "refund") found in the message puts its hand-off at the top, and an
+out-of-scope trigger ("once opened") its "not here": triggers are the content team's rules, and they
+win over any model.
 """
 
 from __future__ import annotations
@@ -63,8 +64,10 @@ class Matcher:
             for intent in catalogue.intents
             if (asks := self.normalise(intent.question).products)
         }
-        self._triggers = [
-            (intent.id, trigger, self._trigger_parts(trigger)) for intent in catalogue.intents for trigger in intent.triggers
+        self._triggers = [  # a hand-off's trigger first: "expired stock arrived" is for a person, not "no expiry dates here"
+            (intent.id, trigger, self._trigger_parts(trigger))
+            for intent in sorted(catalogue.intents, key=lambda intent: intent.kind != "handoff")
+            for trigger in intent.triggers
         ]
 
     @cached_property

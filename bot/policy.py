@@ -32,7 +32,10 @@ class Decision:
 def decide(ranking: Ranking, catalogue: Catalogue, thresholds: Thresholds = Thresholds()) -> Decision:
     """The decision for one ranked message."""
     if ranking.triggered:  # "rash", "refund", "talk to a person": a person, whatever else matched
-        return Decision("handoff", catalogue.by_id[ranking.triggered], 1.0)
+        triggered = catalogue.by_id[ranking.triggered]
+        if triggered.kind == "fallback":  # "shelf life once opened": a detail no page gives
+            return Decision("fallback", triggered, 1.0)
+        return Decision("handoff", triggered, 1.0)
     matches = ranking.matches
     if not matches:
         return Decision("fallback")

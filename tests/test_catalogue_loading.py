@@ -136,3 +136,8 @@ def test_a_folder_of_intents_alone_loads_with_a_neutral_frame(tmp_path):
     assert [c.id for c in catalogue.categories] == ["travel"]
     assert list(catalogue.regions) == ["US"]
     assert "NeoGenesis" not in " ".join(catalogue.messages.values())
+
+
+def test_triggers_on_an_answer_are_refused(intents_copy):
+    problems = problems_with_extra_file(intents_copy, GOOD_INTENT.replace("    answer: Always.", "    triggers: [opening hours]\n    answer: Always."))
+    assert any("extra.yaml: intent 'store-hours'" in p and "`triggers` belong to hand-off and out-of-scope intents" in p for p in problems)

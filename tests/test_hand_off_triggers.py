@@ -16,6 +16,8 @@ import pytest
         "you guys cancelled my order and never told me",
         "i've been charged twice for the same order",
         "the seal on the light moisturiser was broken when it came",
+        "my booster arrived already past its expiry date",
+        "paid but never got a confirmation email or anything",
     ],
 )
 def test_a_product_or_order_problem_goes_to_a_person(reply, text):
@@ -31,6 +33,8 @@ def test_a_product_or_order_problem_goes_to_a_person(reply, text):
         "I'd like to book a consultation to work out a routine",
         "my 16 yr old daughter has acne, what should she use",
         "which serum is right for me? 52, dry, lots of sun damage",
+        "patient on humira for psoriasis wants to start recovery, ok?",
+        "that serum stung for ages and my cheeks were still red the next morning",
     ],
 )
 def test_a_call_back_an_account_or_a_personal_recommendation_goes_to_a_person(reply, text):
@@ -68,3 +72,8 @@ def test_near_miss_topics_get_an_honest_not_here(reply, text):
 def test_a_job_seeker_hears_this_is_not_the_place_not_small_talk(reply):
     answered = reply("are you hiring? i'm a qualified esthetician", region="AU")
     assert answered.kind == "fallback" and "jobs or careers" in answered.text
+
+
+def test_a_detail_no_page_gives_is_an_honest_not_here_whatever_product(reply):
+    answered = reply("how long is booster good for after opening", region="AU")
+    assert answered.kind == "fallback" and "I don't have that detail" in answered.text
