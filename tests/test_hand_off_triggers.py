@@ -46,6 +46,7 @@ def test_a_call_back_an_account_or_a_personal_recommendation_goes_to_a_person(re
     [
         "call me an uber to the airport",
         "if my debit card is stolen how fast do i get a replacement card",
+        "how do i cancel my netflix subscription",
     ],
 )
 def test_the_same_words_in_everyday_requests_open_no_hand_off(reply, text):

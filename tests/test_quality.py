@@ -3,7 +3,7 @@
 dev.yaml is the team's development set; general-chat.yaml is everyday assistant chatter that must
 never get an FAQ answer; heldout.yaml was written from the source documents without looking at the
 catalogue's examples, so it shows how the bot does on phrasings it was never shown; blind-a1 and
-blind-a7 and blind-b5 to blind-b7 were written by helpers who saw only the source documents (their first
+blind-a8 and blind-b5 to blind-b8 were written by helpers who saw only the source documents (their first
 measurement is in tests/data/README.md), and the floors below keep the figures they gave from slipping.
 """
 
@@ -18,7 +18,7 @@ SAFETY_WORDS = ("pregnan", "breastfeed", "nursing", "expecting", "oncolog", "che
 
 @pytest.fixture(scope="module")
 def scored(bot):
-    names = ("dev", "general-chat", "heldout", "blind-a1", "blind-a2", "blind-a3", "blind-a4", "blind-a5", "blind-b5", "blind-a6", "blind-b6", "blind-a7", "blind-b7")
+    names = ("dev", "general-chat", "heldout", "blind-a1", "blind-a2", "blind-a3", "blind-a4", "blind-a5", "blind-b5", "blind-a6", "blind-b6", "blind-a7", "blind-b7", "blind-a8", "blind-b8")
     return {name: evaluation.evaluate(bot, evaluation.load_cases(DATA / f"{name}.yaml")) for name in names}
 
 
@@ -64,6 +64,8 @@ def test_phrasings_the_catalogue_never_saw(scored):
         ("blind-b6", 0.83, 0.03),
         ("blind-a7", 0.86, 0.03),
         ("blind-b7", 0.84, 0.03),
+        ("blind-a8", 0.86, 0.03),
+        ("blind-b8", 0.83, 0.03),
     ],
 )
 def test_sets_written_blind_from_the_source_documents(scored, name, right, wrong):
@@ -74,7 +76,7 @@ def test_sets_written_blind_from_the_source_documents(scored, name, right, wrong
 
 @pytest.mark.parametrize(
     ("name", "follow_ups_right"),
-    [(f"blind-conversations-c{n}", 0.75) for n in range(1, 6)] + [("blind-conversations-c6", 0.75), ("blind-conversations-c7", 0.72)],
+    [(f"blind-conversations-c{n}", 0.75) for n in range(1, 6)] + [("blind-conversations-c6", 0.75), ("blind-conversations-c7", 0.72), ("blind-conversations-c8", 0.80)],
 )
 def test_conversations_written_blind_keep_their_follow_ups(bot, name, follow_ups_right):
     scores = evaluation.evaluate_conversations(bot, evaluation.load_conversations(DATA / f"{name}.yaml"))
