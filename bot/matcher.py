@@ -40,7 +40,7 @@ class Ranking:
     not_ours: float = 0.0
     # matched intents whose question is about products the message does not name ("how many pumps
     # of Booster?" and Recovery's bottle life): never a confident answer to it
-    about_other_products: frozenset[str] = frozenset()
+    about_products_not_named: frozenset[str] = frozenset()
 
 
 ANY_PRODUCT = " " + PRODUCT_PREFIX  # how every product name starts in a reading: "recovery" -> "#recovery"
@@ -92,10 +92,10 @@ class Matcher:
         elsewhere = frozenset(
             m.intent_id for m in ranking.matches if (asks := self._asks_about.get(m.intent_id)) and not asks & reading.products
         )
-        return replace(ranking, about_other_products=elsewhere)
+        return replace(ranking, about_products_not_named=elsewhere)
 
     def triggered(self, plain: str) -> str | None:
-        """The hand-off whose trigger a reading (`Normalised.plain`) contains, if any."""
+        """The hand-off (or out-of-scope intent) whose trigger a reading (`Normalised.plain`) contains, if any."""
         padded = f" {plain} "
         return next(
             (intent_id for intent_id, _, parts in self._triggers if all(any(p in padded for p in alternatives) for alternatives in parts)),

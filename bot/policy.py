@@ -56,7 +56,7 @@ def decide(ranking: Ranking, catalogue: Catalogue, thresholds: Thresholds = Thre
         needed = thresholds.handoff
     else:
         needed = thresholds.answer
-    if score >= needed and lead >= thresholds.margin and best.id not in ranking.about_other_products:
+    if score >= needed and lead >= thresholds.margin and best.id not in ranking.about_products_not_named:
         return Decision("handoff" if best.kind == "handoff" else "answer", best, score, products=ranking.reading.products)
     if score < thresholds.clarify:
         return Decision("fallback", score=score)
