@@ -13,6 +13,7 @@ import pytest
         "is recovery alright if i'm on roaccutane",
         "had a liver transplant in march, can i start using your products",
         "patient with lupus flare wants to use skin serum, advise?",
+        "heart transplant two years ago, on immunosuppressants - are your stem cell products ok for me?",
     ],
 )
 def test_a_medication_or_condition_with_our_product_goes_to_a_person(reply, text):
