@@ -38,8 +38,8 @@ class Ranking:
     reading: Normalised
     triggered: str | None = None
     not_ours: float = 0.0
-    # matched intents whose question is about products the message does not name ("how many pumps
-    # of Booster?" and Recovery's bottle life): never a confident answer to it
+    # matched intents whose question names products, none of which the message names nor their
+    # answers cover ("how many pumps of Booster?" and Recovery's bottle life): never a confident answer
     about_products_not_named: frozenset[str] = frozenset()
 
 
