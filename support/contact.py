@@ -53,6 +53,19 @@ def find_contact(text: str) -> str | None:
     return None
 
 
+ATTEMPTED_NUMBER = re.compile(r"[+\d\s().-]+")
+
+
+def is_attempted_contact(text: str) -> bool:
+    """Whether a whole answer was meant as an address or a number, valid or not: one word with an
+    @ in it, or only digits (at least six) and a phone number's punctuation. Such an answer to "how
+    can we reach you?" gets "that doesn't look like one", never an FAQ answer."""
+    answer = text.strip().translate(DASHES)
+    if len(answer.split()) == 1 and "@" in answer:
+        return True
+    return ATTEMPTED_NUMBER.fullmatch(answer) is not None and sum(c.isdigit() for c in answer) >= 6
+
+
 def is_card(number: str) -> bool:
     digits = re.sub(r"\D", "", number)
     return 13 <= len(digits) <= 19 and CARD_LAYOUT.fullmatch(number) is not None and luhn_valid(digits)

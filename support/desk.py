@@ -22,7 +22,7 @@ from bot.records import Message, Reply
 from bot.replies import REGION_OPTION
 from bot.settings import Settings
 from support import metrics
-from support.contact import find_contact
+from support.contact import find_contact, is_attempted_contact
 from support.state import ConversationState
 from support.store import open_engine
 from support.tickets import Line, Routing, Ticket, Tickets
@@ -303,6 +303,8 @@ class SupportDesk:
             log.info("hand-off %s cancelled by the customer", ticket.code)
             return self.bot.writer.notice("contact_cancelled", ticket.region, kind="social")
         contact = find_contact(message.text)
+        if contact is None and is_attempted_contact(message.text):
+            return self.bot.writer.notice("contact_invalid", ticket.region)
         if contact is None:
             would_say = self._reply_in_context(message)
             if would_say.kind == "escalate" and would_say.intent_id == ticket.intent:  # "should I stop using it?": the same hand-off

@@ -18,6 +18,7 @@ import pytest
         "the seal on the light moisturiser was broken when it came",
         "my booster arrived already past its expiry date",
         "paid but never got a confirmation email or anything",
+        "my recovery has turned cloudy and smells sour, nothing like my last bottle",
     ],
 )
 def test_a_product_or_order_problem_goes_to_a_person(reply, text):
@@ -64,6 +65,9 @@ def test_asking_if_a_serum_replaces_retinol_is_a_question_not_a_fault(reply):
         "does neogenesis sell a tinted sunscreen",
         "whats the difference between glycolic and mandelic acid",
         "what should we charge for a microneedling session in perth",
+        "can i sign up for automatic monthly delivery of my serum",
+        "what's the trade price and minimum order for a new salon account",
+        "how often should you exfoliate your face in general",
     ],
 )
 def test_near_miss_topics_get_an_honest_not_here(reply, text):

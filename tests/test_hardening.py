@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from bot.records import Message
-from support.contact import find_contact, mask, redact
+from support.contact import find_contact, is_attempted_contact, mask, redact
 from tests.databases import database  # noqa: F401  (a fixture: each test runs on SQLite and PostgreSQL)
 from tests.fakes.smtp import SmtpServer
 from tests.test_handoff import make_desk
@@ -224,6 +224,23 @@ def test_a_date_an_order_number_and_a_card_are_not_contacts_and_no_card_is_store
 )
 def test_what_counts_as_a_contact(text, contact):
     assert find_contact(text) == contact
+
+
+@pytest.mark.parametrize(
+    "text, attempted",
+    [
+        ("jo@example", True),  # no domain ending: not an address, but meant as one
+        ("x" * 250 + "@example.com", True),
+        ("0412 345", True),
+        ("+61 (0) 412", True),
+        ("how do i use recovery", False),
+        ("i want a refund, write to me@", False),  # a sentence: it may be a question of its own
+        ("2 pumps", False),
+        ("123", False),
+    ],
+)
+def test_what_counts_as_an_attempt_at_a_contact(text, attempted):
+    assert is_attempted_contact(text) is attempted
 
 
 def test_masking_is_linear_on_hostile_text():
