@@ -36,6 +36,8 @@ def test_a_product_or_order_problem_goes_to_a_person(reply, text):
         "which serum is right for me? 52, dry, lots of sun damage",
         "patient on humira for psoriasis wants to start recovery, ok?",
         "that serum stung for ages and my cheeks were still red the next morning",
+        "what's best for me? oily skin, mid 30s, some acne scarring",
+        "liver transplant two years ago, can i use your stem cell serums",
     ],
 )
 def test_a_call_back_an_account_or_a_personal_recommendation_goes_to_a_person(reply, text):
@@ -77,6 +79,11 @@ def test_near_miss_topics_get_an_honest_not_here(reply, text):
 def test_a_job_seeker_hears_this_is_not_the_place_not_small_talk(reply):
     answered = reply("are you hiring? i'm a qualified esthetician", region="AU")
     assert answered.kind == "fallback" and "jobs or careers" in answered.text
+
+
+def test_the_science_of_a_whole_class_of_serums_is_not_a_missing_product_detail(reply):
+    for text in ("are exosome serums TGA approved in australia", "does exosome serum need to go in the fridge after opening"):
+        assert "I don't have that detail" not in reply(text, region="AU").text
 
 
 def test_a_detail_no_page_gives_is_an_honest_not_here_whatever_product(reply):
