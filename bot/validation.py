@@ -1,7 +1,7 @@
 """`neogenesis-bot validate`: is the catalogue well-formed, and do its examples lead where they should?
 
-Load errors stop everything. Beyond them, two content checks: an example written for two intents
-(the matcher cannot serve both), and an example that, held out of training (10-fold
+Load errors stop everything. Beyond them, two content checks, the second only once the first finds
+nothing: an example written for two intents (the matcher cannot serve both), and an example that, held out of training (10-fold
 cross-validation), the bot would confidently answer with a different intent (a sign that the two
 intents' examples overlap and one of them needs rewording). The second kind are warnings: hints for
 the content team, not errors; `report` groups them by the pair of intents they confuse.
@@ -52,7 +52,9 @@ def validate(directory: Path | str | None = None) -> list[Finding]:
     except CatalogueError as error:
         return [Finding("error", problem) for problem in error.problems]
     bot = SupportBot(catalogue)
-    return [*duplicate_examples(bot), *misrouted_examples(bot)]
+    # An example written for two intents would be judged held out against its own twin: the
+    # held-out check (minutes of training) waits until the errors are fixed.
+    return duplicate_examples(bot) or misrouted_examples(bot)
 
 
 def duplicate_examples(bot: SupportBot) -> list[Finding]:

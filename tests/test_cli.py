@@ -120,9 +120,9 @@ def test_eval_sweeps_thresholds():
     assert result.stdout.count("answer 0.") >= 10
 
 
-VALIDATE_SECONDS = 600  # validate trains five held-out models: half a minute alone, minutes on a busy machine
-WARNING_CEILING = 20  # issue 10's target; the shipped catalogue gives 12 (182, then 60, before its content was
-# reworked), and any edit moves the count by a few as the five folds reshuffle
+VALIDATE_SECONDS = 900  # validate trains ten held-out models: three to five minutes alone, more on a busy machine
+WARNING_CEILING = 20  # issue 10's target; the shipped catalogue gives 15 (182, then 60, before its content was
+# reworked), and any edit moves the count by a few as the folds reshuffle
 
 
 def test_validate_passes_on_the_shipped_catalogue():
@@ -153,6 +153,7 @@ def test_validate_flags_an_example_written_for_two_intents(intents_copy):
     duplicate = [line for line in result.stdout.splitlines() if "reads the same as" in line]
     assert duplicate
     assert all("'twin'" in line and "'recovery-vs-booster'" in line for line in duplicate)
+    assert "held out, would get" not in result.stdout  # the held-out check waits until the errors are fixed
 
 
 def test_a_broken_catalogue_stops_start_up(intents_copy):
