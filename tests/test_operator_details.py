@@ -45,14 +45,7 @@ def say(desk: SupportDesk, text: str, user: str = "4242"):
     return desk.handle(Message(text, user_id=user, channel="telegram", region="AU", conversation=f"telegram:{user}"))
 
 
-# -- validate, config, tickets, eval, report --help --------------------------------------------------
-
-
-def test_validate_says_its_warnings_are_leave_one_out_hints(tmp_path):
-    result = run(tmp_path, "validate")
-    warnings = int(re.search(r"(\d+) warning\(s\)", result.stdout).group(1))
-    assert result.returncode == 0
-    assert ("Warnings are hints, not failures" in result.stdout and "leave-one-out" in result.stdout) == (warnings > 0)
+# -- config, tickets, eval, report --help (validate: tests/test_cli.py) -------------------------------
 
 
 def test_config_shows_what_takes_the_place_of_unset_settings(tmp_path):

@@ -40,7 +40,7 @@ def week(bot, tmp_path):
     say("i got a rash after using booster, email me on a@b.com")
     for text in ("do you ship to new zealand", "can you ship to new zealand?", "ship to new zealand?"):
         say(text, user=text)
-    for text in ("is there a loyalty program", "loyalty program for regulars?", "<script>alert(1)</script> loyalty program"):
+    for text in ("any youtube channel with tutorials", "youtube channel for tutorials?", "<script>alert(1)</script> youtube channel for tutorials"):
         say(text, user=text)
     return desk
 
@@ -53,7 +53,7 @@ def test_the_report_says_how_the_bot_did(week, bot):
     assert found.unhelpful == [("recovery-bottle-life", 1, ["how long does the 5ml recovery last?"])]
     assert found.handoffs_by_reason == [("reaction", 1)]
     sizes = sorted(group.size for group in found.groups)
-    assert sizes == [3, 3], [g.texts for g in found.groups]  # shipping; loyalty: each its own group
+    assert sizes == [3, 3], [g.texts for g in found.groups]  # shipping; a tutorial channel: each its own group
 
     text = text_report(found, bot)
     assert "answered without a person: 4 (36%)" in text
@@ -65,7 +65,8 @@ def test_the_report_says_how_the_bot_did(week, bot):
 def test_the_html_report_escapes_what_people_typed(week, bot):
     page = html_report(gather(week.state.engine, bot, timedelta(days=7)), bot)
     assert "<script>alert(1)</script>" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; loyalty program" in page or "is there a loyalty program" in page
+    shown = ("&lt;script&gt;alert(1)&lt;/script&gt; youtube channel", "any youtube channel with tutorials", "youtube channel for tutorials?")
+    assert any(text in page for text in shown)  # the group's example, whichever it is, escaped
     assert page.count("<svg") == 3  # how questions were handled, top questions, hand-offs
 
 
@@ -87,8 +88,8 @@ def test_suggestions_are_a_reviewable_yaml_patch(week, bot):
     patch = suggestions(gather(week.state.engine, bot, timedelta(days=7)), bot)
     assert patch.startswith("# Suggested by neogenesis-bot suggest")
     data = yaml.safe_load(patch)
-    loyalty = [intent for intent in data["new_intents"] if "loyalty" in intent["question"]]
-    assert len(loyalty) == 1 and loyalty[0]["seen"] == 3 and loyalty[0]["answer"].startswith("TODO")
+    channel = [intent for intent in data["new_intents"] if "youtube" in intent["question"]]
+    assert len(channel) == 1 and channel[0]["seen"] == 3 and channel[0]["answer"].startswith("TODO")
     assert not any("ship" in intent["question"] for intent in data["new_intents"])  # a known out-of-scope topic
 
 
