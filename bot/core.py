@@ -43,7 +43,7 @@ class SupportBot:
         self.matcher = Matcher(catalogue, self.calibration)
         self.writer = ReplyWriter(catalogue)
         self._named = {
-            intent.id: {region: self.matcher.normalise(text).products for region, text in intent.answers.items() if isinstance(text, str)}
+            intent.id: self.matcher.answer_products(intent)
             for intent in catalogue.intents
             if intent.region_dependent and intent.category in SAFETY_CATEGORIES
         }

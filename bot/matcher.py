@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Sequence
 
 from bot.calibration import Calibration
-from bot.catalogue import Catalogue
+from bot.catalogue import Catalogue, Intent
 from bot.embeddings import sentence_encoder
 from bot.english import English, english
 from bot.model import NOT_OURS, IntentModel, probabilities
@@ -59,8 +59,9 @@ class Matcher:
         self._catalogue = catalogue
         self.encoder = sentence_encoder()  # None unless BOT_EMBEDDINGS=on and the model is installed
         self.model = cached_model(catalogue, lambda: IntentModel(self.training.all, self.encoder), self.encoder)
+        self._answer_products: dict[str, dict[str | None, frozenset[str]]] = {}
         self._asks_about = {  # intents about named products: those the question names, and the answers' too
-            intent.id: asks | frozenset().union(*(self.normalise(a).products for a in intent.answers.values() if isinstance(a, str)))
+            intent.id: asks.union(*self.answer_products(intent).values())
             for intent in catalogue.intents
             if (asks := self.normalise(intent.question).products)
         }
@@ -69,6 +70,14 @@ class Matcher:
             for intent in sorted(catalogue.intents, key=lambda intent: intent.kind != "handoff")
             for trigger in intent.triggers
         ]
+
+    def answer_products(self, intent: Intent) -> dict[str | None, frozenset[str]]:
+        """The products each of an intent's answers names, by region (None: the answer for every region)."""
+        if intent.id not in self._answer_products:  # read once: the product guard and the pages' disagreement both ask
+            self._answer_products[intent.id] = {
+                region: self.normalise(text).products for region, text in intent.answers.items() if isinstance(text, str)
+            }
+        return self._answer_products[intent.id]
 
     @cached_property
     def training(self) -> TrainingSet:
