@@ -3,8 +3,9 @@
 Load errors stop everything. Beyond them, two content checks, the second only once the first finds
 nothing: an example written for two intents (the matcher cannot serve both), and an example that,
 held out of training (10-fold cross-validation), the bot would confidently answer with a different
-intent (a sign that the two intents' examples overlap and one of them needs rewording). The second kind are warnings: hints for
-the content team, not errors; `report` groups them by the pair of intents they confuse.
+intent (a sign that the two intents' examples overlap and one of them needs rewording). The second
+kind are warnings: hints for the content team, not errors; `report` groups them by the pair of
+intents they confuse.
 """
 
 from __future__ import annotations
@@ -38,10 +39,11 @@ class Finding:
 WARNINGS_MEAN = (
     "Warnings are hints, not failures. Each example is held out of training in turn (10-fold "
     "cross-validation, a cheaper leave-one-out: each model learns from the other 90%) and matched "
-    "by a model that never saw it; a warning is one that would then get another intent's reply, a hand-off or small talk, so a customer who words it that "
-    "way gets the wrong reply. Move it to the other intent if that reply is what it asks; reword it so it "
-    "names what it asks (or delete it) if either reply would do; merge the two intents if their answers say "
-    "the same thing; give its intent more distinctive examples if it has too few."
+    "by a model that never saw it; a warning is one that would then get another intent's reply, a "
+    "hand-off or small talk, so a customer who words it that way gets the wrong reply. Move it to "
+    "the other intent if that reply is what it asks; reword it so it names what it asks (or delete "
+    "it) if either reply would do; merge the two intents if their answers say the same thing; give "
+    "its intent more distinctive examples if it has too few."
 )
 
 
