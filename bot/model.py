@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-from scipy.sparse import csr_matrix, hstack
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.memory import release_free_memory
+from bot.tfidf import CHARACTERS_WITHIN_WORDS, TOKEN_PATTERN, WORDS, TfidfTerms
 
 if TYPE_CHECKING:
     from bot.embeddings import SentenceEncoder
@@ -45,6 +44,8 @@ MULTI_CLASS = "crammer_singer"
 # Weight of the unit-length sentence embedding beside the two unit-length TF-IDF vectors: chosen by
 # 5-fold cross-validation over the shipped catalogue between 0.5 and 1 (docs/embeddings.md).
 EMBEDDING_SCALE = 1.0
+WORD_NGRAMS = (1, 2)
+CHARACTER_NGRAMS = (2, 5)
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,19 @@ class Example:
     said: str = ""  # the text as written, before reading (for people: validation names it)
 
 
-def _word_features(vocabulary: dict | None = None) -> TfidfVectorizer:
-    return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"[^\s]+", lowercase=False, min_df=2, vocabulary=vocabulary)
+def tfidf_vectorizer(analyzer: str, ngram_range: tuple[int, int], vocabulary: dict | None = None):
+    """scikit-learn's vectorizer as the model trains it: terms in at least two texts, sublinear tf."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # training only: a built model reads with bot.tfidf
+
+    words = {"token_pattern": TOKEN_PATTERN} if analyzer == WORDS else {}
+    return TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, lowercase=False, sublinear_tf=True, min_df=2, vocabulary=vocabulary, **words)
 
 
-def _char_features(vocabulary: dict | None = None) -> TfidfVectorizer:
-    return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, lowercase=False, vocabulary=vocabulary)
+def _fitted_terms(analyzer: str, ngram_range: tuple[int, int], texts: Sequence[str]):
+    """The vocabulary and idf scikit-learn fits on `texts`, and the texts' features."""
+    vectorizer = tfidf_vectorizer(analyzer, ngram_range)
+    features = vectorizer.fit_transform(texts)
+    return TfidfTerms(analyzer, ngram_range, dict(vectorizer.vocabulary_), vectorizer.idf_), features
 
 
 class IntentModel:
@@ -73,18 +81,22 @@ class IntentModel:
             raise ValueError("the intent model needs examples of at least two labels")
         release_free_memory()  # from here on, the big blocks counting makes and frees go back as freed
         texts = [e.text for e in examples]
-        self._words = _word_features()
-        self._chars = _char_features()
+        self._words, word_features = _fitted_terms(WORDS, WORD_NGRAMS, texts)
+        self._chars, char_features = _fitted_terms(CHARACTERS_WITHIN_WORDS, CHARACTER_NGRAMS, texts)
         self._encoder = encoder
         self._embedding_scale = float(embedding_scale) if encoder is not None else 0.0
-        parts = [self._words.fit_transform(texts), self._chars.fit_transform(texts)]
+        # training only, like scikit-learn: a built model scores without them (start-up time)
+        from scipy.sparse import csr_matrix, hstack
+        from sklearn.svm import LinearSVC
+
+        parts = [word_features, char_features]
+        del word_features, char_features
         if encoder is not None:
             from bot.embeddings import training_embeddings
 
             parts.append(csr_matrix(self._embedding_scale * training_embeddings(encoder, texts)))
         features = hstack(parts).tocsr()
         del parts  # copied into `features`: training need not carry them too
-        from sklearn.svm import LinearSVC  # training only: a model from the cache scores without it
 
         # Memory: liblinear's peak holds the float64 weights twice (its own, then numpy's copy) on
         # top of all that is resident. So it gets integer labels (numbered in the strings' sorted
@@ -96,7 +108,7 @@ class IntentModel:
         classifier.fit(features, codes)
         del features
         self.labels: tuple[str, ...] = tuple(str(name) for name in names[classifier.classes_])
-        # Kept as plain arrays: scoring is one sparse product, no estimator call on the hot path.
+        # Kept as plain arrays: scoring adds up a few of their rows, no estimator call on the hot path.
         coef, bias = classifier.coef_, classifier.intercept_
         if len(self.labels) == 2:  # one score for the second label; the first gets its negative
             coef, bias = np.vstack([-coef, coef]), np.concatenate([-bias, bias])
@@ -111,8 +123,8 @@ class IntentModel:
             weights=self._weights,
             bias=self._bias,
             embedding_scale=np.array(self._embedding_scale),
-            **_vectorizer_arrays("words", self._words),
-            **_vectorizer_arrays("chars", self._chars),
+            **_terms_arrays("words", self._words),
+            **_terms_arrays("chars", self._chars),
         )
 
     @classmethod
@@ -127,34 +139,39 @@ class IntentModel:
             model.labels = tuple(str(label) for label in saved["labels"])
             model._weights = saved["weights"]
             model._bias = saved["bias"]
-            model._words = _vectorizer_from(saved, "words", _word_features)
-            model._chars = _vectorizer_from(saved, "chars", _char_features)
+            model._words = _terms_from(saved, "words", WORDS, WORD_NGRAMS)
+            model._chars = _terms_from(saved, "chars", CHARACTERS_WITHIN_WORDS, CHARACTER_NGRAMS)
         return model
-
-    def features(self, texts: Sequence[str]) -> csr_matrix:
-        # float32 like the weights: a float64 product would convert the whole weight matrix per call
-        parts = [self._words.transform(texts), self._chars.transform(texts)]
-        if self._encoder is not None:
-            parts.append(csr_matrix(self._embedding_scale * self._encoder.encode(texts)))
-        return hstack(parts).tocsr().astype(np.float32)
 
     def scores(self, text: str) -> np.ndarray:
         """One score per label (in `labels` order): higher is more likely."""
         return self.scores_many([text])[0]
 
     def scores_many(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(self.features(texts) @ self._weights) + self._bias
+        # A text has a few hundred features of tens of thousands: its scores are the sum of those
+        # features' weight rows, each scaled by its value (a sparse product, without scipy.sparse).
+        scores = np.tile(self._bias, (len(texts), 1))
+        for row, text in zip(scores, texts):
+            words, word_values = self._words.weights(text)
+            chars, char_values = self._chars.weights(text)
+            features = np.concatenate([words, chars + len(self._words)])
+            # float32 like the weights, as a float64 product would convert the rows it takes
+            values = np.concatenate([word_values, char_values]).astype(np.float32)
+            row += values @ self._weights[features]
+        if self._encoder is not None:
+            embeddings = (self._embedding_scale * self._encoder.encode(texts)).astype(np.float32)
+            scores += embeddings @ self._weights[len(self._words) + len(self._chars) :]
+        return scores
 
 
-def _vectorizer_arrays(name: str, vectorizer: TfidfVectorizer) -> dict[str, np.ndarray]:
-    terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
-    return {f"{name}_terms": np.array(terms), f"{name}_idf": vectorizer.idf_}
+def _terms_arrays(name: str, terms: TfidfTerms) -> dict[str, np.ndarray]:
+    in_order = sorted(terms.vocabulary, key=terms.vocabulary.__getitem__)
+    return {f"{name}_terms": np.array(in_order), f"{name}_idf": terms.idf}
 
 
-def _vectorizer_from(saved, name: str, make) -> TfidfVectorizer:
-    vectorizer = make({str(term): index for index, term in enumerate(saved[f"{name}_terms"])})
-    vectorizer.idf_ = saved[f"{name}_idf"]
-    return vectorizer
+def _terms_from(saved, name: str, analyzer: str, ngram_range: tuple[int, int]) -> TfidfTerms:
+    vocabulary = {str(term): index for index, term in enumerate(saved[f"{name}_terms"])}
+    return TfidfTerms(analyzer, ngram_range, vocabulary, saved[f"{name}_idf"])
 
 
 def probabilities(scores: np.ndarray, temperature: float) -> np.ndarray:

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 CACHE_SETTING = "BOT_MODEL_CACHE"  # a folder, or "off"
 KEEP = 4  # models kept; older ones are removed
 SHIPPED = ".model"  # beside the catalogue: the model `neogenesis-bot warm` trained for it
-TRAINING_CODE = ("model.py", "training.py", "normalise.py", "english.py", "matcher.py")
+TRAINING_CODE = ("model.py", "tfidf.py", "training.py", "normalise.py", "english.py", "matcher.py")
 LIBRARIES = ("scikit-learn", "numpy", "scipy", "pyspellchecker", "snowballstemmer", "rapidfuzz")
 
 

@@ -14,9 +14,10 @@ import logging
 import re
 import threading
 import time
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, event
-from sqlalchemy.exc import OperationalError
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ def is_outage(error: BaseException | None) -> bool:
 
 def _is_unavailable(context) -> bool:
     """A connection lost or refused, or SQLite's file locked or unreadable."""
+    from sqlalchemy.exc import OperationalError  # as in `watch`, whose hook alone calls this
+
     if context.is_disconnect or context.connection is None:  # no connection: connecting failed
         return True
     error = context.sqlalchemy_exception
@@ -87,6 +90,7 @@ def summary(error: BaseException) -> str:
 def watch(engine: Engine, outage: Outage = DATABASE) -> None:
     """Report `engine`'s outages to `outage`: a failed connect or an operational error starts one, the
     next statement that runs ends it (not the next connection: on SQLite a locked file connects fine)."""
+    from sqlalchemy import event  # here: every process logs through this module, not all use a database
 
     @event.listens_for(engine, "handle_error")
     def _failed(context) -> None:
