@@ -3,7 +3,7 @@
 dev.yaml is the team's development set; general-chat.yaml is everyday assistant chatter that must
 never get an FAQ answer; heldout.yaml was written from the source documents without looking at the
 catalogue's examples, so it shows how the bot does on phrasings it was never shown; blind-a1 to
-blind-a11 and blind-b5 to blind-b11 were written by helpers who saw only the source documents (their first
+blind-a12 and blind-b5 to blind-b12 were written by helpers who saw only the source documents (their first
 measurement is in tests/data/README.md), and the floors below keep the figures they gave from slipping.
 """
 
@@ -18,7 +18,7 @@ SAFETY_WORDS = ("pregnan", "breastfeed", "nursing", "expecting", "oncolog", "che
 
 @pytest.fixture(scope="module")
 def scored(bot):
-    names = ("dev", "general-chat", "heldout", "blind-a1", "blind-a2", "blind-a3", "blind-a4", "blind-a5", "blind-b5", "blind-a6", "blind-b6", "blind-a7", "blind-b7", "blind-a8", "blind-b8", "blind-a9", "blind-b9", "blind-a10", "blind-b10", "blind-a11", "blind-b11")
+    names = ("dev", "general-chat", "heldout", "blind-a1", "blind-a2", "blind-a3", "blind-a4", "blind-a5", "blind-b5", "blind-a6", "blind-b6", "blind-a7", "blind-b7", "blind-a8", "blind-b8", "blind-a9", "blind-b9", "blind-a10", "blind-b10", "blind-a11", "blind-b11", "blind-a12", "blind-b12")
     return {name: evaluation.evaluate(bot, evaluation.load_cases(DATA / f"{name}.yaml")) for name in names}
 
 
@@ -72,6 +72,8 @@ def test_phrasings_the_catalogue_never_saw(scored):
         ("blind-b10", 0.86, 0.03),
         ("blind-a11", 0.88, 0.03),
         ("blind-b11", 0.85, 0.03),
+        ("blind-a12", 0.90, 0.03),
+        ("blind-b12", 0.81, 0.03),
     ],
 )
 def test_sets_written_blind_from_the_source_documents(scored, name, right, wrong):
