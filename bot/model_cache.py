@@ -85,6 +85,8 @@ def cached_model(catalogue: Catalogue, train: Callable[[], IntentModel], encoder
                 return model
             except (OSError, ValueError, KeyError) as error:
                 log.warning("cached intent model %s unreadable (%s); training again", path.name, error)
+    # Training takes tens of seconds on the shipped catalogue: whoever waits at a terminal is told why.
+    log.info("training the intent model for this catalogue (%s)", "once: later starts take it from the cache" if folder else "the model cache is off")
     started = time.perf_counter()
     model = train()
     log.info("intent model trained in %.1f s", time.perf_counter() - started)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+import yaml
 
 from bot.core import SupportBot
 from bot.loading import default_intents_dir, load_catalogue
@@ -52,3 +53,23 @@ def intents_copy(tmp_path) -> Path:
     target = tmp_path / "intents"
     shutil.copytree(SHIPPED_INTENTS, target, ignore=shutil.ignore_patterns("*.md"))
     return target
+
+
+SHOP = {  # a small catalogue in the neutral default frame (no catalogue.yaml)
+    "delivery-time": ["how long does shipping take", "how many days until my order is delivered", "delivery times", "shipping time to my address"],
+    "returns": ["can I return a product", "how do I send something back for a refund", "return policy", "returning goods"],
+    "opening-hours": ["when is the shop open", "what are your opening hours", "are you open on sunday", "closing time today"],
+}
+EVERYDAY = ["what is the weather tomorrow", "tell me a joke", "who won the football", "set an alarm for 7", "play some music"]
+
+
+def write_shop(folder: Path) -> Path:
+    """A three-intent shop catalogue with a few everyday negatives, quick to train."""
+    intents = [
+        {"id": name, "category": "shop", "question": texts[0], "examples": texts[1:], "answer": f"The {name} answer."}
+        for name, texts in SHOP.items()
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "shop.yaml").write_text(yaml.safe_dump({"intents": intents}), encoding="utf-8")
+    (folder / "not-ours.yaml").write_text(yaml.safe_dump({"phrasings": EVERYDAY}), encoding="utf-8")
+    return folder

