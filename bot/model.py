@@ -71,7 +71,7 @@ def _fitted_terms(analyzer: str, ngram_range: tuple[int, int], texts: Sequence[s
     """The vocabulary and idf scikit-learn fits on `texts`, and the texts' features."""
     vectorizer = tfidf_vectorizer(analyzer, ngram_range)
     features = vectorizer.fit_transform(texts)
-    return TfidfTerms(analyzer, ngram_range, dict(vectorizer.vocabulary_), vectorizer.idf_), features
+    return TfidfTerms(analyzer, ngram_range, vectorizer.vocabulary_, vectorizer.idf_), features
 
 
 class IntentModel:

@@ -23,7 +23,6 @@ CHARACTERS_WITHIN_WORDS = "char_wb"
 
 TOKEN_PATTERN = r"[^\s]+"  # a word is every run of non-space characters (the normalised reading's words)
 _TOKEN = re.compile(TOKEN_PATTERN)
-_RUNS_OF_SPACE = re.compile(r"\s\s+")  # scikit-learn's own normalisation before char_wb n-grams
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,8 @@ class TfidfTerms:
             tokens = _TOKEN.findall(text)
             return [" ".join(tokens[i : i + n]) for n in range(low, high + 1) for i in range(len(tokens) - n + 1)]
         grams: list[str] = []
-        for word in _RUNS_OF_SPACE.sub(" ", text).split():
+        # scikit-learn first turns runs of whitespace into one space; split() already ignores them
+        for word in text.split():
             padded = f" {word} "
             for n in range(low, high + 1):
                 grams.extend(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
