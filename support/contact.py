@@ -2,7 +2,8 @@
 
 Three uses: `find_contact` (how a person can be reached), `mask` (logs: contacts and cards hidden)
 and `redact` (what is stored or emailed: card numbers removed, contacts hidden except where
-support needs them).
+support needs them). Beside them, `is_attempted_contact` tells an answer meant as a contact that
+none of the rules below accepts ("jo@example") from a question of its own.
 
 The rules, one for all three uses:
 
